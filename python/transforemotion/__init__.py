@@ -1,0 +1,26 @@
+"""transforemotion: zero-shot emotion scores for faces in images and video.
+
+The Python backend of the R package transforEmotion, with the same function
+names, arguments and defaults. Every public function returns a dict of
+columns (name -> list), which ``pandas.DataFrame`` or R's ``as.data.frame``
+turns into a table.
+
+>>> import transforemotion as te
+>>> te.list_vision_models()["name"]
+['oai-base', 'oai-large', 'eva-8B', 'jina-v2']
+"""
+
+from .api import image_scores, image_scores_dir
+from .models import list_vision_models, register_vision_model
+from .scoring import TransforemotionWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "image_scores",
+    "image_scores_dir",
+    "list_vision_models",
+    "register_vision_model",
+    "TransforemotionWarning",
+    "__version__",
+]
