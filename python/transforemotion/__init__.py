@@ -10,7 +10,7 @@ turns into a table.
 ['oai-base', 'oai-large', 'eva-8B', 'jina-v2']
 """
 
-from .api import image_scores, image_scores_dir
+from .api import image_scores, image_scores_dir, video_scores
 from .models import list_vision_models, register_vision_model
 from .scoring import TransforemotionWarning
 
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "image_scores",
     "image_scores_dir",
+    "video_scores",
     "list_vision_models",
     "register_vision_model",
     "TransforemotionWarning",

@@ -13,14 +13,16 @@ import re
 import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
+import cv2
 import numpy as np
 
 from .faces import FACE_SELECTIONS
 from .media import check_local_file, is_url, load_image
 from .models import list_vision_models, load_model, register_vision_model, resolve_model
 from .scoring import TransforemotionWarning, score_stream, warn_skipped
+from .video import check_video_name, fetch_video, open_video, read_frames, sample_frame_indices
 
-__all__ = ["image_scores", "image_scores_dir", "list_vision_models", "register_vision_model"]
+__all__ = ["image_scores", "image_scores_dir", "video_scores", "list_vision_models", "register_vision_model"]
 
 DEFAULT_IMAGE_PATTERN = r"\.(jpg|jpeg|png|bmp)$"
 
@@ -205,3 +207,136 @@ def image_scores_dir(
         return as_columns(np.zeros((0, len(labels))), labels, {"image_id": []})
     scores = _score_sources(paths, labels, face_selection, model, local_model_path, on_error="skip")
     return as_columns(scores, labels, {"image_id": ids})
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False; got {value!r}.")
+    return value
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    # Short runs finish before a bar is worth reading; TRANSFOREMOTION_PROGRESS=0 silences it everywhere.
+    show = enabled and total >= 50 and os.environ.get("TRANSFOREMOTION_PROGRESS", "1") != "0"
+    return tqdm(total=total, unit="frame", desc="video_scores", disable=not show, leave=False)
+
+
+def video_scores(
+    video: str,
+    classes: Sequence[str],
+    nframes: int = 100,
+    face_selection: str = "largest",
+    start: float = 0,
+    end: float = -1,
+    uniform: bool = False,
+    ffreq: int = 15,
+    save_video: bool = False,
+    save_frames: bool = False,
+    save_dir: str = "temp/",
+    video_name: str = "temp",
+    model: str = "oai-base",
+    local_model_path: Optional[str] = None,
+    timestamps: bool = False,
+    progress: bool = True,
+) -> Dict[str, list]:
+    """Zero-shot probabilities of each label for the face in sampled frames of a video.
+
+    Args:
+        video: a video file, an http(s) link to a video file, or a web page
+            such as a YouTube video (needs ``pip install 'transforemotion[youtube]'``).
+        classes, face_selection, model, local_model_path: as in ``image_scores``.
+        nframes: how many frames to score.
+        start, end: seconds; score only this part (``end=-1``: to the end).
+        uniform: spread the frames evenly over the range instead of every
+            ``ffreq`` frames.
+        ffreq: take every ``ffreq``-th frame.
+        save_video: keep a downloaded video in ``save_dir``.
+        save_frames: write the sampled frames as
+            ``{video_name}-frame-{i}.jpg`` in ``save_dir``.
+        save_dir: the only folder anything is written to (created if needed).
+        video_name: base name of saved files; no folders allowed.
+        timestamps: add leading ``frame`` (index in the file) and ``time``
+            (seconds) columns.
+        progress: show a progress bar on runs of 50 frames or more.
+
+    Returns:
+        A dict with one key per class (after ``frame`` and ``time`` when
+        ``timestamps``); one row per sampled frame, NaN where no face was
+        found or the frame could not be decoded.
+
+    Example:
+        >>> video_scores("interview.mp4", ["joy", "anger"], nframes=3, timestamps=True)  # doctest: +SKIP
+        {'frame': [0, 15, 30], 'time': [0.0, 0.5, 1.0], 'joy': [...], 'anger': [...]}
+    """
+    labels = check_classes(classes)
+    check_face_selection(face_selection)
+    resolve_model(model, local_model_path)
+    for name, value in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
+                        ("timestamps", timestamps), ("progress", progress)):
+        _check_flag(name, value)
+    check_video_name(video_name)
+    if not isinstance(save_dir, str) or not save_dir:
+        raise ValueError(f"save_dir must be a folder path; got {save_dir!r}.")
+    if not isinstance(video, str) or not video:
+        raise ValueError(f"video must be a file path or an http(s) URL; got {video!r}.")
+    if is_url(video):
+        os.makedirs(save_dir, exist_ok=True)
+        path, downloaded = fetch_video(video, save_dir, video_name), True
+    else:
+        check_local_file(video, what="video")
+        path, downloaded = video, False
+    try:
+        capture, total, fps = open_video(path)
+        try:
+            indices = sample_frame_indices(total, fps, nframes, start, end, uniform, ffreq)
+            return _score_video(capture, indices, fps, labels, face_selection, model, local_model_path,
+                                save_frames, save_dir, video_name, timestamps, progress, int(nframes))
+        finally:
+            capture.release()
+    finally:
+        if downloaded and not save_video and os.path.exists(path):
+            os.remove(path)
+
+
+def _score_video(capture, indices, fps, labels, face_selection, model, local_model_path,
+                 save_frames, save_dir, video_name, timestamps, progress, nframes):
+    vlm = load_model(model, local_model_path)
+    if save_frames:
+        os.makedirs(save_dir, exist_ok=True)
+    undecoded: List[int] = []
+
+    def frames():
+        for row, frame in read_frames(capture, indices):
+            if frame is None:
+                undecoded.append(indices[row])
+            elif save_frames:
+                cv2.imwrite(os.path.join(save_dir, f"{video_name}-frame-{row}.jpg"), frame[:, :, ::-1])
+            yield row, frame
+
+    blocks, no_face = [], []
+    with _progress_bar(len(indices), progress) as bar:
+        for rows, found, scores in score_stream(vlm, frames(), labels, face_selection):
+            blocks.append(scores)
+            no_face.extend(indices[r] for r, ok in zip(rows, found) if not ok and indices[r] not in undecoded)
+            bar.update(len(rows))
+    scores = np.vstack(blocks) if blocks else np.zeros((0, len(labels)))
+
+    if len(indices) < nframes:
+        warnings.warn(
+            f"uniform=True spaced the frames {indices[1] - indices[0] if len(indices) > 1 else 1} apart, so only "
+            f"{len(indices)} of the {nframes} requested frames fall inside the range (as in transforEmotion).",
+            TransforemotionWarning,
+            stacklevel=3,
+        )
+    if undecoded:
+        warnings.warn(
+            f"{len(undecoded)} of {len(indices)} sampled frames could not be decoded (from frame {undecoded[0]} on); "
+            "the file looks truncated or damaged. Their rows are NaN; the frames before them were scored.",
+            TransforemotionWarning,
+            stacklevel=3,
+        )
+    warn_skipped([f"frame {i}" for i in no_face], "No face was found", NO_FACE_ADVICE)
+    leading = {"frame": list(indices), "time": [i / fps for i in indices]} if timestamps else None
+    return as_columns(scores, labels, leading)
