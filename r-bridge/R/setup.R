@@ -1,0 +1,210 @@
+# Creating the Python environment with the project's installer.
+#
+# The installer (python/transforemotion/installer.py) is the one source of
+# truth for what goes into the environment. It ships inside this package, in
+# inst/python/, together with the project it installs: in the source tree
+# those are symlinks to the repository's own files, which R CMD build and
+# R CMD INSTALL replace with copies, so there is no second copy to keep in step.
+
+CONDA_ENV_NAME <- "transforemotion"
+
+# Exit statuses of installer.py (its EXIT table), for the error message.
+INSTALLER_EXIT <- c(
+  `2` = "usage", `3` = "conflict", `4` = "network", `5` = "disk",
+  `6` = "platform", `7` = "python", `8` = "command", `9` = "check"
+)
+
+# The shipped project: pyproject.toml, python/, requirements/, environment.yml.
+project_dir <- function() {
+  dir <- system.file("python", package = "transforEmotionBridge")
+  if (!nzchar(dir) || !file.exists(file.path(dir, "python", "transforemotion", "installer.py"))) {
+    stop(
+      "This installation of transforEmotionBridge lacks its Python installer ",
+      "(inst/python). Reinstall the package from a complete source.",
+      call. = FALSE
+    )
+  }
+  dir
+}
+
+# Mirrors default_venv_path() in installer.py (tests compare the two), so
+# that R finds the venv without starting Python.
+user_data_dir <- function() {
+  home <- path.expand("~")
+  if (.Platform$OS.type == "windows") {
+    base <- Sys.getenv("LOCALAPPDATA", file.path(home, "AppData", "Local"))
+  } else if (Sys.info()[["sysname"]] == "Darwin") {
+    base <- file.path(home, "Library", "Application Support")
+  } else {
+    base <- Sys.getenv("XDG_DATA_HOME", "")
+    if (!nzchar(base)) base <- file.path(home, ".local", "share")
+  }
+  file.path(base, "transforemotion")
+}
+
+default_venv_path <- function() file.path(user_data_dir(), "venv")
+
+# Where installer.py --get-micromamba keeps micromamba and its environments.
+micromamba_env_python <- function(envname = CONDA_ENV_NAME) {
+  venv_python(file.path(user_data_dir(), "micromamba", "envs", envname))
+}
+
+# A Python to run the installer with. The venv backend builds the
+# environment from this same interpreter, and the lock wants Python 3.11.
+find_installer_python <- function(python) {
+  if (!is.null(python)) {
+    python <- path.expand(check_string(python, "python"))
+    if (!file.exists(python)) arg_error("`python`: no file at \"", python, "\".")
+    return(python)
+  }
+  found <- Sys.which(c("python3.11", "python3", "python"))
+  found <- found[nzchar(found)]
+  if (length(found) == 0) {
+    stop(
+      "No Python was found to run the installer. Install Python 3.11 ",
+      "(https://www.python.org/downloads/ or reticulate::install_python(\"3.11\")), ",
+      "then call setup_miniconda(python = \"/path/to/python3.11\").",
+      call. = FALSE
+    )
+  }
+  unname(found[1])
+}
+
+#' Create the Python environment that transforEmotionBridge uses
+#'
+#' Runs the `transforemotion` installer that ships with this package, then
+#' points reticulate at the environment it made. The installer pins every
+#' package version (a lock file), installs `transforemotion` itself, and checks
+#' the result with a tiny model (no download). It takes a few minutes and a
+#' few GB the first time.
+#'
+#' Safe to call again: an existing environment is checked and repaired, not
+#' rebuilt (use `force = TRUE` to rebuild). The installer never touches an
+#' environment it did not create.
+#'
+#' Later R sessions find the environment on their own (see [find_python()]).
+#' Python cannot be switched once it has started in an R session; if it has,
+#' restart R after setting up.
+#'
+#' @param backend `"conda"` makes a conda environment named `transforemotion`
+#'   (with conda, mamba or micromamba; when none is installed, micromamba is
+#'   downloaded into a folder of your own, no admin rights needed).
+#'   `"venv"` makes a Python virtual environment (needs Python 3.11; no conda)
+#'   in a per-user data folder, e.g. `~/.local/share/transforemotion/venv` on
+#'   Linux.
+#' @param prefix Folder for the environment instead of the default.
+#' @param force Rebuild the environment from scratch.
+#' @param python The Python 3.11 executable that runs the installer (and that
+#'   a venv is made from). Default: the first `python3.11`, `python3` or
+#'   `python` on the `PATH`.
+#' @param ... Further command-line flags for the installer, as strings, e.g.
+#'   `"--verbose"`.
+#' @returns The path of the environment's Python executable, invisibly.
+#' @seealso [find_python()], [python_available()]
+#' @examples
+#' \dontrun{
+#' # Downloads and installs PyTorch and friends (a few GB):
+#' setup_miniconda(backend = "venv")
+#' }
+#' @export
+setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force = FALSE,
+                            python = NULL, ...) {
+  backend <- match.arg(backend)
+  check_bool(force, "force")
+  if (!is.null(prefix)) prefix <- normalizePath(check_string(prefix, "prefix"), mustWork = FALSE)
+  extra <- c(...)
+  if (length(extra) > 0 && !is.character(extra)) arg_error("`...` must be installer flags given as strings, e.g. \"--verbose\".")
+  runner <- find_installer_python(python)
+
+  # Run from a temporary copy: pip builds the project in its source folder,
+  # and the R library may be read-only (and should stay clean).
+  work <- tempfile("transforemotion-setup-")
+  dir.create(work)
+  on.exit(unlink(work, recursive = TRUE), add = TRUE)
+  file.copy(project_dir(), work, recursive = TRUE)
+  script <- file.path(work, "python", "python", "transforemotion", "installer.py")
+
+  args <- c(shQuote(script), "--backend", backend)
+  if (!is.null(prefix)) args <- c(args, "--prefix", shQuote(prefix))
+  if (force) args <- c(args, "--force")
+  env <- character()
+  if (backend == "conda") {
+    if (!nzchar(Sys.which("conda")) && !nzchar(Sys.which("mamba")) && !nzchar(Sys.which("micromamba")) &&
+        !nzchar(Sys.getenv("CONDA_EXE")) && !nzchar(Sys.getenv("MAMBA_EXE"))) {
+      # Use reticulate's Miniconda if the user has one, else let the installer
+      # fetch micromamba into a user folder.
+      conda <- tryCatch(reticulate::conda_binary(), error = function(e) "")
+      if (nzchar(conda) && file.exists(conda)) env <- c(CONDA_EXE = conda) else args <- c(args, "--get-micromamba")
+    }
+  }
+  args <- c(args, extra)
+
+  message("Running the transforemotion installer (", backend, " backend) with ", runner, " ...")
+  status <- with_envvars(env, system2(runner, args, stdout = "", stderr = ""))
+  if (!identical(status, 0L)) {
+    kind <- INSTALLER_EXIT[as.character(status)]
+    stop(
+      "The installer stopped (exit status ", status, if (!is.na(kind)) paste0(", ", kind), "). ",
+      "Its message above says which step failed and what to do; then run setup_miniconda() again ",
+      "(finished steps are kept).",
+      call. = FALSE
+    )
+  }
+
+  env_py <- if (!is.null(prefix)) {
+    venv_python(prefix)
+  } else if (backend == "venv") {
+    venv_python(default_venv_path())
+  } else {
+    conda_env_python() %||% micromamba_env_python()
+  }
+  if (!file.exists(env_py)) {
+    stop("The installer finished but its Python was not found at ", env_py, ".", call. = FALSE)
+  }
+  use_new_python(env_py, backend, prefix)
+  invisible(env_py)
+}
+
+`%||%` <- function(x, y) if (is.null(x)) y else x
+
+# Runs `code` with the environment variables in the named vector `vars` set,
+# then restores them (system2() has no portable env argument).
+with_envvars <- function(vars, code) {
+  if (length(vars) == 0) return(code)
+  old <- Sys.getenv(names(vars), unset = NA, names = TRUE)
+  do.call(Sys.setenv, as.list(vars))
+  on.exit(for (k in names(vars)) {
+    if (is.na(old[[k]])) Sys.unsetenv(k) else do.call(Sys.setenv, as.list(old[k]))
+  })
+  code
+}
+
+# Points this session at the new environment when Python has not started,
+# and says what will happen in later sessions.
+use_new_python <- function(env_py, backend, prefix) {
+  where <- if (backend == "venv") dirname(dirname(env_py)) else sprintf("conda environment at %s", dirname(dirname(env_py)))
+  if (reticulate::py_available(initialize = FALSE)) {
+    running <- reticulate::py_config()$python
+    if (normalizePath(running, mustWork = FALSE) == normalizePath(env_py, mustWork = FALSE)) {
+      message("transforemotion is ready in ", where, ", the Python this session already uses.")
+    } else {
+      message(
+        "transforemotion is ready in ", where, ".\n",
+        "This R session already runs another Python (", running, "), which reticulate cannot ",
+        "switch: restart R to use the new environment."
+      )
+    }
+    return(invisible())
+  }
+  .bridge$python <- env_py
+  message("transforemotion is ready in ", where, ".\nPython: ", env_py)
+  later <- find_python()
+  if (is.null(later) || normalizePath(later$python, mustWork = FALSE) != normalizePath(env_py, mustWork = FALSE)) {
+    message(
+      "Later R sessions will not find it on their own",
+      if (!is.null(later)) paste0(" (they use ", later$python, " from ", later$source, ")"),
+      ". Add this line to your ~/.Renviron file (usethis::edit_r_environ()):\n",
+      "RETICULATE_PYTHON=", env_py
+    )
+  }
+}
