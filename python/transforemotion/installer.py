@@ -400,6 +400,7 @@ def _venv_steps(prefix: Path, python: str, root: Path, source: str, force: bool,
     lock = root / "requirements" / "requirements-lock.txt"
     key = (sys.platform, platform.machine().lower())
     progress.step("check platform, Python and target")
+    check_target(prefix, "venv", progress.current)  # first: bad targets fail before any work
     if key not in VENV_PLATFORMS:
         raise InstallError(progress.current, "platform",
                            f"the venv lock has no wheels for {key[0]} {key[1]}",
@@ -415,7 +416,6 @@ def _venv_steps(prefix: Path, python: str, root: Path, source: str, force: bool,
                            f"{python} is Python {out.strip()}; the lock is for Python "
                            f"{'.'.join(map(str, LOCK_PYTHON))}",
                            "pass --python /path/to/python3.11, or use --backend conda")
-    check_target(prefix, "venv", progress.current)
 
     marker = read_marker(prefix)
     version = project_version(root)

@@ -73,6 +73,7 @@ def fetch_url(url: str, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = UR
                     raise ValueError(f"{url} is larger than the {max_bytes / 1e6:.0f} MB limit; download stopped.")
                 chunks.append(chunk)
     except urllib.error.HTTPError as exc:
+        exc.close()  # an HTTPError holds the open connection
         raise ValueError(f"Could not download {url}: the server answered {exc.code} {exc.reason}.") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

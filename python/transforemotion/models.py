@@ -262,8 +262,12 @@ class VisionLanguageModel:
         for (h, w), idx in groups.items():
             batch = torch.from_numpy(np.stack([images[i] for i in idx]))
             batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-            scale = size / min(h, w)
-            nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+            # Same output size as transformers' CLIP processor: the long side
+            # is truncated, not rounded.
+            if h <= w:
+                nh, nw = size, max(size, int(size * w / h))
+            else:
+                nh, nw = max(size, int(size * h / w)), size
             if (nh, nw) != (h, w):
                 batch = torch.nn.functional.interpolate(
                     batch, size=(nh, nw), mode="bicubic", align_corners=False, antialias=True

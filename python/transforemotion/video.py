@@ -203,6 +203,7 @@ def _download(url: str, target: str) -> Optional[str]:
                         raise ValueError(f"{url} is larger than {MAX_VIDEO_BYTES / 1024 ** 3:.0f} GB; download it yourself and pass the file.")
                     out.write(chunk)
     except urllib.error.HTTPError as exc:
+        exc.close()  # an HTTPError holds the open connection
         raise ValueError(f"Could not download {url}: the server answered {exc.code} {exc.reason}.") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise ValueError(

@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny CLIP model saved to disk, real face photos, test videos.
+
+Nothing here downloads anything. The model is built from a CLIPConfig and
+loaded through ``local_model_path``, the same path users take.
+"""
+
+import os
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from transforemotion.testing import build_tiny_clip
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    return build_tiny_clip(str(tmp_path_factory.mktemp("tiny-clip")))
+
+
+@pytest.fixture(scope="session")
+def astronaut():
+    """Public-domain portrait (Eileen Collins) shipped with scikit-image, RGB uint8."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def face(astronaut):
+    """The astronaut's head and shoulders, 300x250."""
+    return np.ascontiguousarray(astronaut[0:300, 100:350])
+
+
+def two_face_canvas(face):
+    """A big face on the left, a half-size face on the right, on a plain background."""
+    canvas = np.full((400, 900, 3), 200, np.uint8)
+    canvas[50:350, 50:300] = cv2.resize(face, (250, 300))
+    canvas[150:300, 600:725] = cv2.resize(face, (125, 150))
+    return canvas
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory, astronaut, face):
+    folder = tmp_path_factory.mktemp("images")
+    Image.fromarray(astronaut).save(folder / "astronaut.jpg", quality=95)
+    Image.fromarray(two_face_canvas(face)).save(folder / "two_faces.png")
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(folder / "blank.png")
+    return folder
+
+
+def write_video(path, frames, fps=25.0, fourcc="MJPG"):
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write test videos here"
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
+    writer.release()
+    return str(path)
+
+
+def moving_face_frames(face, count=60, width=480, height=320, step=8):
+    """A face sliding right; from some frame on it has left the picture."""
+    small = cv2.resize(face, (150, 180))
+    frames = []
+    for i in range(count):
+        frame = np.full((height, width, 3), 90, np.uint8)
+        x = 10 + i * step
+        if x + 150 <= width:
+            frame[60:240, x : x + 150] = small
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture(scope="session")
+def face_video(tmp_path_factory, face):
+    folder = tmp_path_factory.mktemp("video")
+    return write_video(folder / "moving_face.avi", moving_face_frames(face))
+
+
+@pytest.fixture
+def in_tmp_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
