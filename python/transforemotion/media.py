@@ -129,14 +129,20 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
         with warnings.catch_warnings():
             # We apply our own pixel limit below; PIL's warning would only repeat it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(stream)
-            width, height = img.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise ValueError(
-                    f"{label} is {width}x{height} pixels, above the {MAX_IMAGE_PIXELS // 1_000_000} megapixel limit "
-                    "that protects against decompression bombs. Downscale the image first."
-                )
-            img.load()
+            with Image.open(stream) as opened:
+                width, height = opened.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise ValueError(
+                        f"{label} is {width}x{height} pixels, above the {MAX_IMAGE_PIXELS // 1_000_000} megapixel "
+                        "limit that protects against decompression bombs. Downscale the image first."
+                    )
+                opened.load()
+                img = opened
+                try:
+                    img = ImageOps.exif_transpose(opened)
+                except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
+                    pass
+                rgb = np.asarray(_to_rgb(img))
     except ValueError:
         raise
     except Image.DecompressionBombError:
@@ -145,11 +151,6 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
         raise ValueError(f"{label} is not an image file that can be read (JPEG, PNG, BMP, TIFF, WebP, GIF...).") from None
     except (OSError, SyntaxError, EOFError) as exc:
         raise ValueError(f"{label} could not be decoded; the file looks truncated or damaged ({exc}).") from None
-    try:
-        img = ImageOps.exif_transpose(img)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
-        pass
-    rgb = np.asarray(_to_rgb(img))
     if rgb.ndim != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ValueError(f"{label} has no pixels.")
     return np.ascontiguousarray(rgb)
