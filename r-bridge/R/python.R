@@ -187,12 +187,12 @@ collecting_caller <- function() {
   .bridge$caller
 }
 
-# Calls transforemotion.<name>(...) and returns the converted result. Python
+# Calls transforemotion.<.fun>(...) and returns the converted result. Python
 # exceptions become R errors carrying the Python message; Python warnings
 # become R warnings.
-py_call <- function(name, ...) {
+py_call <- function(.fun, ...) {
   te <- te_module()
-  fun <- tryCatch(reticulate::py_get_attr(te, name), error = module_load_error)
+  fun <- tryCatch(reticulate::py_get_attr(te, .fun), error = module_load_error)
   caller <- collecting_caller()
   # dict(), not list(...): an empty R list would become a Python list.
   kwargs <- do.call(reticulate::dict, list(...))

@@ -103,10 +103,13 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #' @param uniform `TRUE` to spread the `nframes` frames evenly over the part
 #'   used; `FALSE` to take every `ffreq`-th frame from `start`.
 #' @param ffreq Take every `ffreq`-th frame when `uniform = FALSE`.
-#' @param save_video,save_frames Also save a video, or image files, of the
-#'   scored faces in `save_dir`?
-#' @param save_dir Folder for saved video and frames.
-#' @param video_name File name (without extension) for the saved video.
+#' @param save_video When `video` is a URL: keep the downloaded video in
+#'   `save_dir`.
+#' @param save_frames Write the sampled frames as
+#'   `<video_name>-frame-<i>.jpg` in `save_dir`.
+#' @param save_dir The only folder anything is written to (created if
+#'   needed).
+#' @param video_name Base name of saved files (no folders).
 #' @inheritParams image_scores
 #' @returns A `data.frame` of class `"video_scores"` with one row per sampled
 #'   frame and one numeric column per label (`NA` where no face was found).

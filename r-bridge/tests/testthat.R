@@ -1,0 +1,4 @@
+library(testthat)
+library(transforEmotionBridge)
+
+test_check("transforEmotionBridge")

@@ -1,0 +1,76 @@
+# Argument checks happen in R, before Python is involved: these tests need
+# no Python environment.
+
+face <- system.file("extdata", "face.jpg", package = "transforEmotionBridge")
+
+test_that("bad classes are refused with an R message", {
+  expect_error(image_scores(face, character()), "`classes` must be a character vector", class = "transforemotion_argument_error")
+  expect_error(image_scores(face, c("joy", NA)), "`classes`")
+  expect_error(image_scores(face, 1:3), "`classes`")
+  expect_error(image_scores(face, c("joy", "anger", "joy")), "repeated: \"joy\"")
+})
+
+test_that("bad image arguments are refused", {
+  expect_error(image_scores("no/such/file.jpg", c("joy", "anger")), "1 image not found: \"no/such/file.jpg\"")
+  expect_error(image_scores(c(face, "a.png", "b.png"), c("joy", "anger")), "2 images not found")
+  expect_error(image_scores(42, c("joy", "anger")), "`image` must be a character vector")
+  expect_error(image_scores(character(), c("joy", "anger")), "`image`")
+})
+
+test_that("face_selection, model and local_model_path are checked", {
+  expect_error(image_scores(face, c("joy", "anger"), face_selection = "biggest"),
+               "`face_selection` must be one of \"largest\", \"left\", \"right\", \"none\"")
+  expect_error(image_scores(face, c("joy", "anger"), model = NA_character_), "`model` must be a single non-empty string")
+  expect_error(image_scores(face, c("joy", "anger"), local_model_path = "no/such/folder"),
+               "`local_model_path` must be an existing folder")
+})
+
+test_that("image_scores_dir checks its arguments", {
+  expect_error(image_scores_dir("no/such/folder", c("joy", "anger")), "`dir` must be an existing folder")
+  expect_error(image_scores_dir(dirname(face), c("joy", "anger"), recursive = "yes"), "`recursive` must be TRUE or FALSE")
+  expect_error(image_scores_dir(dirname(face), c("joy", "anger"), pattern = character()), "`pattern`")
+})
+
+test_that("video_scores checks its arguments", {
+  expect_error(video_scores("no/such/video.mp4", c("joy", "anger")), "1 video not found")
+  expect_error(video_scores(c(face, face), c("joy", "anger")), "`video` must be one path or URL")
+  expect_error(video_scores(face, c("joy", "anger"), nframes = 0), "`nframes` must be a whole number of at least 1")
+  expect_error(video_scores(face, c("joy", "anger"), nframes = 2.5), "`nframes`")
+  expect_error(video_scores(face, c("joy", "anger"), ffreq = -1), "`ffreq`")
+  expect_error(video_scores(face, c("joy", "anger"), start = -2), "`start` must be 0 or more")
+  expect_error(video_scores(face, c("joy", "anger"), start = 5, end = 2), "`end` must be after `start`")
+  expect_error(video_scores(face, c("joy", "anger"), uniform = NA), "`uniform` must be TRUE or FALSE")
+  expect_error(video_scores(face, c("joy", "anger"), save_dir = ""), "`save_dir`")
+})
+
+test_that("register_vision_model checks its arguments", {
+  expect_error(register_vision_model("", "org/model"), "`name`")
+  expect_error(register_vision_model("x", "org/model", architecture = "resnet"),
+               "`architecture` must be one of \"clip\", \"jina\", \"eva\"")
+})
+
+test_that("the functions keep transforEmotion's arguments and defaults", {
+  expect_named(formals(image_scores), c("image", "classes", "face_selection", "model", "local_model_path"))
+  expect_named(formals(image_scores_dir), c("dir", "classes", "face_selection", "pattern", "recursive", "model", "local_model_path"))
+  expect_named(formals(video_scores), c(
+    "video", "classes", "nframes", "face_selection", "start", "end", "uniform", "ffreq",
+    "save_video", "save_frames", "save_dir", "video_name", "model", "local_model_path"
+  ))
+  f <- formals(video_scores)
+  expect_equal(lapply(list(f$nframes, f$start, f$end, f$uniform, f$ffreq, f$save_dir, f$video_name, f$model), eval),
+               list(100, 0, -1, FALSE, 15, "temp/", "temp", "oai-base"))
+  expect_equal(formals(image_scores)$face_selection, "largest")
+  expect_null(formals(image_scores)$local_model_path)
+})
+
+test_that("plot.video_scores draws a made-up result, with gaps for frames without a face", {
+  scores <- data.frame(joy = c(0.7, 0.6, NA, 0.2), `very angry` = c(0.3, 0.4, NA, 0.8), check.names = FALSE)
+  attr(scores, "time") <- c(0, 0.5, 1, 1.5)
+  class(scores) <- c("video_scores", "data.frame")
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  old_mar <- graphics::par("mar")
+  expect_invisible(plot(scores))
+  expect_equal(graphics::par("mar"), old_mar) # the user's settings are restored
+  expect_silent(plot(scores[1:2, ])) # attributes gone after subsetting: falls back to row numbers
+})

@@ -1,0 +1,55 @@
+test_that("the R package's default venv folder is the installer's", {
+  installer <- file.path(system.file("python", package = "transforEmotionBridge"), "python", "transforemotion", "installer.py")
+  expect_true(file.exists(installer))
+  python <- if (nzchar(test_python)) test_python else unname(Sys.which("python3"))
+  skip_if(!nzchar(python), "no Python to run the installer with")
+  for (xdg in c("", file.path(tempdir(), "xdg"))) {
+    from_python <- system2(python, c(shQuote(installer), "--print-default-venv"), stdout = TRUE,
+                           env = if (nzchar(xdg)) paste0("XDG_DATA_HOME=", xdg) else character())
+    old <- Sys.getenv("XDG_DATA_HOME", unset = NA)
+    if (nzchar(xdg)) Sys.setenv(XDG_DATA_HOME = xdg) else Sys.unsetenv("XDG_DATA_HOME")
+    from_r <- transforEmotionBridge:::default_venv_path()
+    if (is.na(old)) Sys.unsetenv("XDG_DATA_HOME") else Sys.setenv(XDG_DATA_HOME = old)
+    expect_equal(normalizePath(from_r, mustWork = FALSE), normalizePath(from_python, mustWork = FALSE))
+  }
+})
+
+test_that("the shipped installer is the project's own file, not a stale copy", {
+  shipped <- file.path(system.file("python", package = "transforEmotionBridge"), "python", "transforemotion", "installer.py")
+  # When the tests run from a source checkout (r-bridge/tests/testthat), compare with the repository.
+  repo <- normalizePath(file.path(testthat::test_path(), "..", "..", "..", "python", "transforemotion", "installer.py"), mustWork = FALSE)
+  skip_if_not(file.exists(repo), "not run from a checkout of the repository")
+  expect_identical(unname(tools::md5sum(shipped)), unname(tools::md5sum(repo)))
+})
+
+test_that("RETICULATE_PYTHON comes first", {
+  old <- Sys.getenv("RETICULATE_PYTHON", unset = NA)
+  on.exit(if (is.na(old)) Sys.unsetenv("RETICULATE_PYTHON") else Sys.setenv(RETICULATE_PYTHON = old))
+  Sys.setenv(RETICULATE_PYTHON = "/somewhere/bin/python")
+  found <- find_python()
+  expect_equal(found$python, "/somewhere/bin/python")
+  expect_match(found$source, "RETICULATE_PYTHON")
+})
+
+test_that("without any environment, scoring says to run setup_miniconda() and installs nothing", {
+  home <- file.path(tempdir(), "empty-home")
+  dir.create(home, showWarnings = FALSE)
+  face <- system.file("extdata", "face.jpg", package = "transforEmotionBridge")
+  res <- run_r(
+    c(
+      sprintf(".libPaths(c(%s))", paste(deparse(.libPaths()), collapse = "")),
+      "library(transforEmotionBridge)",
+      "stopifnot(is.null(find_python()), !python_available())",
+      sprintf("image_scores(%s, c('joy', 'anger'))", deparse(face))
+    ),
+    env = c(
+      "RETICULATE_PYTHON=", "RETICULATE_PYTHON_ENV=", "TRANSFOREMOTION_PYTHON=",
+      paste0("XDG_DATA_HOME=", home), paste0("HOME=", home),
+      # keep conda out of sight, so an environment on this machine does not count
+      "PATH=/usr/bin:/bin", "CONDA_EXE=", "MAMBA_EXE=", "WORKON_HOME="
+    )
+  )
+  expect_false(identical(res$status, 0L))
+  expect_match(res$output, "Run setup_miniconda() once to create one", fixed = TRUE)
+  expect_false(dir.exists(file.path(home, "transforemotion")))
+})

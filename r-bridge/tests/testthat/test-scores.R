@@ -1,0 +1,116 @@
+# Scoring through real reticulate and the real transforemotion module, with a
+# tiny random-weight CLIP model (no download).
+
+classes <- c("joy", "very angry", "surprise")
+
+test_that("image_scores gives one row per image and one column per class", {
+  skip_if_no_python()
+  scores <- image_scores(face_image(), classes, local_model_path = tiny_model())
+  expect_s3_class(scores, "data.frame")
+  expect_identical(names(scores), classes) # no make.names(): "very angry" keeps its space
+  expect_equal(nrow(scores), 1)
+  expect_true(all(vapply(scores, is.double, logical(1))))
+  expect_equal(sum(unlist(scores[1, ])), 1, tolerance = 1e-4)
+})
+
+test_that("image may be a vector; a picture without a face gives an NA row and a warning", {
+  skip_if_no_python()
+  images <- c(face_image(), blank_image(), face_image())
+  expect_warning(
+    scores <- image_scores(images, classes, local_model_path = tiny_model()),
+    "No face was found"
+  )
+  expect_equal(dim(scores), c(3, 3))
+  expect_true(all(is.na(scores[2, ])))
+  expect_false(any(is.nan(as.matrix(scores)))) # NA, not NaN
+  expect_false(anyNA(scores[c(1, 3), ]))
+  expect_equal(scores[1, ], scores[3, ], ignore_attr = TRUE)
+})
+
+test_that("face_selection = 'none' scores the whole picture", {
+  skip_if_no_python()
+  expect_no_warning(scores <- image_scores(blank_image(), c("joy", "anger"), face_selection = "none",
+                                           local_model_path = tiny_model()))
+  expect_false(anyNA(scores))
+})
+
+test_that("image_scores_dir gives image_id then the classes", {
+  skip_if_no_python()
+  dir <- file.path(tempdir(), "images")
+  dir.create(dir, showWarnings = FALSE)
+  file.copy(face_image(), file.path(dir, c("a.jpg", "b.JPG")), overwrite = TRUE)
+  writeLines("not an image", file.path(dir, "notes.txt"))
+  scores <- image_scores_dir(dir, classes, local_model_path = tiny_model())
+  expect_identical(names(scores), c("image_id", classes))
+  expect_identical(scores$image_id, c("a.jpg", "b.JPG"))
+  expect_type(scores$joy, "double")
+})
+
+test_that("video_scores gives one row per sampled frame, with times for plot()", {
+  skip_if_no_python()
+  expect_warning(
+    scores <- video_scores(test_video(), classes, nframes = 6, uniform = TRUE, local_model_path = tiny_model()),
+    "No face"
+  )
+  expect_s3_class(scores, c("video_scores", "data.frame"), exact = TRUE)
+  expect_identical(names(scores), classes)
+  expect_equal(nrow(scores), 6)
+  time <- attr(scores, "time")
+  expect_length(time, 6)
+  expect_true(all(diff(time) > 0))
+  expect_equal(attr(scores, "frame"), as.integer(round(time * 10)))
+  # the face is in the first two seconds only
+  expect_false(anyNA(scores[time < 1.9, ]))
+  expect_true(all(is.na(scores[time >= 2, ])))
+
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_invisible(plot(scores))
+})
+
+test_that("video_scores with ffreq takes every ffreq-th frame", {
+  skip_if_no_python()
+  scores <- suppressWarnings(video_scores(test_video(), classes, nframes = 6, ffreq = 5,
+                                          local_model_path = tiny_model()))
+  expect_equal(nrow(scores), 6) # frames 0, 5, ..., 25
+  expect_equal(attr(scores, "frame"), seq(0L, 25L, by = 5L))
+})
+
+test_that("Python errors become R errors with the Python message, not a traceback", {
+  skip_if_no_python()
+  corrupt <- file.path(tempdir(), "corrupt.jpg")
+  writeLines("this is not a JPEG", corrupt)
+  err <- expect_error(image_scores(corrupt, classes, local_model_path = tiny_model()),
+                      class = "transforemotion_python_error")
+  expect_match(conditionMessage(err), "corrupt.jpg", fixed = TRUE)
+  expect_match(conditionMessage(err), "not an image file")
+  expect_no_match(conditionMessage(err), "Traceback|File \"|py_call_impl|^ValueError")
+
+  empty <- file.path(tempdir(), "empty-model")
+  dir.create(empty, showWarnings = FALSE)
+  err <- expect_error(image_scores(face_image(), classes, local_model_path = empty),
+                      class = "transforemotion_python_error")
+  expect_no_match(conditionMessage(err), "Traceback|File \"")
+
+  # The session still works after an error.
+  expect_equal(nrow(image_scores(face_image(), classes, local_model_path = tiny_model())), 1)
+})
+
+test_that("list_vision_models and register_vision_model go through the Python registry", {
+  skip_if_no_python()
+  models <- list_vision_models()
+  expect_identical(names(models), c("name", "model_id", "architecture", "description"))
+  expect_true("oai-base" %in% models$name)
+  updated <- register_vision_model("tiny-test", tiny_model(), description = "tiny random CLIP")
+  expect_true("tiny-test" %in% updated$name)
+  # the registered name is usable as `model`
+  expect_equal(dim(image_scores(face_image(), classes, model = "tiny-test")), c(1, 3))
+})
+
+test_that("the Python module is imported once per session", {
+  skip_if_no_python()
+  te1 <- transforEmotionBridge:::te_module()
+  image_scores(face_image(), classes, local_model_path = tiny_model())
+  expect_identical(transforEmotionBridge:::te_module(), te1)
+  expect_true(python_available())
+})
