@@ -305,3 +305,15 @@ def test_venv_end_to_end(tmp_path):
     assert _site_file(prefix, "torch").stat().st_mtime_ns != stamp[0]
     again = subprocess.run([str(python), "-c", "import transforemotion"], cwd=tmp_path)
     assert again.returncode == 0
+
+
+def test_installer_imports_only_the_standard_library():
+    """It runs before any environment exists: no torch, no third-party module, no package import."""
+    import ast
+
+    tree = ast.parse(SCRIPT.read_text())
+    modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module.split(".")[0] for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and n.level == 0 and n.module}
+    assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))
+    assert sorted(m for m in modules if m not in sys.stdlib_module_names) == []
