@@ -50,7 +50,7 @@ plot.video_scores <- function(x, y, col = NULL, lty = 1, lwd = 2, xlab = NULL,
   on.exit(graphics::par(old), add = TRUE)
   room <- max(graphics::strwidth(c(labels, "no face"), units = "inches")) / graphics::par("csi")
   mar <- graphics::par("mar")
-  graphics::par(mar = c(mar[1:3], max(mar[4], room + 4)))
+  graphics::par(mar = c(mar[1:3], max(mar[4], room + 5)))
 
   graphics::matplot(
     at, scores, type = if (n == 1) "p" else "l", pch = 19, col = col, lty = lty, lwd = lwd,

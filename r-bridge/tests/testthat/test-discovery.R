@@ -14,12 +14,26 @@ test_that("the R package's default venv folder is the installer's", {
   }
 })
 
-test_that("the shipped installer is the project's own file, not a stale copy", {
-  shipped <- file.path(system.file("python", package = "transforEmotionBridge"), "python", "transforemotion", "installer.py")
-  # When the tests run from a source checkout (r-bridge/tests/testthat), compare with the repository.
-  repo <- normalizePath(file.path(testthat::test_path(), "..", "..", "..", "python", "transforemotion", "installer.py"), mustWork = FALSE)
-  skip_if_not(file.exists(repo), "not run from a checkout of the repository")
-  expect_identical(unname(tools::md5sum(shipped)), unname(tools::md5sum(repo)))
+test_that("the package ships the project's current files (one source, no stale copy)", {
+  shipped <- system.file("python", package = "transforEmotionBridge")
+  # Only when the tests run from a checkout (r-bridge/tests/testthat): compare with the repository.
+  repo <- normalizePath(file.path(testthat::test_path(), "..", "..", ".."), mustWork = FALSE)
+  skip_if_not(file.exists(file.path(repo, "python", "transforemotion", "installer.py")), "not run from a checkout")
+  # What installer.py reads from the project root. r-bridge/inst/python holds a symlink to each;
+  # one added to the repository later needs its link too.
+  for (f in c("pyproject.toml", "README.md", "environment.yml", "conda-lock.yml", "requirements", "python")) {
+    if (file.exists(file.path(repo, f))) {
+      expect(file.exists(file.path(shipped, f)), sprintf(
+        "%s is in the repository but not in the R package: run  ln -s ../../../%s r-bridge/inst/python/%s", f, f, f
+      ))
+    }
+  }
+  files <- c(list.files(file.path(repo, "python", "transforemotion"), "\\.py$", full.names = FALSE),
+             "../../requirements/requirements-lock.txt")
+  files <- file.path("python", "transforemotion", files)
+  files <- files[file.exists(file.path(repo, files))]
+  expect_identical(unname(tools::md5sum(file.path(shipped, files))), unname(tools::md5sum(file.path(repo, files))),
+                   label = "md5 sums of the shipped Python files (reinstall the R package?)")
 })
 
 test_that("RETICULATE_PYTHON comes first", {
