@@ -127,14 +127,14 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
   args <- c(shQuote(script), "--backend", backend)
   if (!is.null(prefix)) args <- c(args, "--prefix", shQuote(prefix))
   if (force) args <- c(args, "--force")
-  env <- character()
+  env <- clean_library_path()
   if (backend == "conda") {
     if (!nzchar(Sys.which("conda")) && !nzchar(Sys.which("mamba")) && !nzchar(Sys.which("micromamba")) &&
         !nzchar(Sys.getenv("CONDA_EXE")) && !nzchar(Sys.getenv("MAMBA_EXE"))) {
       # Use reticulate's Miniconda if the user has one, else let the installer
       # fetch micromamba into a user folder.
       conda <- tryCatch(reticulate::conda_binary(), error = function(e) "")
-      if (nzchar(conda) && file.exists(conda)) env <- c(CONDA_EXE = conda) else args <- c(args, "--get-micromamba")
+      if (nzchar(conda) && file.exists(conda)) env <- c(env, CONDA_EXE = conda) else args <- c(args, "--get-micromamba")
     }
   }
   args <- c(args, extra)
@@ -166,6 +166,19 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
+
+# R's start-up script puts its own and the system's library folders first on
+# LD_LIBRARY_PATH. A Python started from R then loads the system's
+# libpython instead of its own when their versions differ (seen with pyenv
+# builds: "undefined symbol" in _ssl, so pip cannot reach PyPI). The
+# installer and its subprocesses need none of R's libraries: drop them.
+clean_library_path <- function() {
+  if (.Platform$OS.type == "windows") return(character())
+  paths <- strsplit(Sys.getenv("LD_LIBRARY_PATH"), ":", fixed = TRUE)[[1]]
+  r_added <- paths == R.home("lib") | grepl("^(/usr)?/lib(64)?(/[^/]*-linux-gnu)?/?$", paths) |
+    grepl("/jvm/.*/lib(/server)?/?$", paths)
+  c(LD_LIBRARY_PATH = paste(paths[nzchar(paths) & !r_added], collapse = ":"))
+}
 
 # Runs `code` with the environment variables in the named vector `vars` set,
 # then restores them (system2() has no portable env argument).
