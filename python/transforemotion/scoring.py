@@ -6,10 +6,10 @@ from; callers hand in RGB arrays (or None for "nothing to score").
 
 from __future__ import annotations
 
-import itertools
 import os
+import queue
+import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -28,6 +28,9 @@ class TransforemotionWarning(UserWarning):
     """Something was skipped or could not be scored; the result has NaN rows for it."""
 
 
+_END = object()
+
+
 def score_stream(
     model: VisionLanguageModel,
     pictures: Iterable[Tuple[object, Optional[np.ndarray]]],
@@ -38,34 +41,63 @@ def score_stream(
 
     Yields, per batch: the names, whether something was scored for each (a
     face was found, or the whole picture for ``"none"``), and the score rows
-    (NaN where not). At most two batches of full-size pictures are held at a
-    time.
+    (NaN where not).
 
-    Reading and face detection for the next batch run in one worker thread
-    while the model embeds the current batch: PIL, OpenCV and torch release
-    the GIL, so the stages overlap instead of adding up. The worker pulls
-    from ``pictures`` in order, so a video decoder behind it is read
-    sequentially.
+    A reader thread pulls pictures in order (so a video decoder behind it is
+    read sequentially), finds the face and queues the crop; the caller's
+    thread embeds whatever is queued, up to ``BATCH_SIZE`` at a time. PIL,
+    OpenCV and torch release the GIL, so reading, detection and the model
+    overlap instead of adding up, from the first picture on: waiting for a
+    full first batch would leave the model idle while it is read. The queue
+    is bounded, so at most about two batches of pictures are in memory
+    however long the input is.
     """
     text = model.embed_texts(classes)
-    source = iter(pictures)
+    ready: "queue.Queue" = queue.Queue(maxsize=2 * BATCH_SIZE)
+    stop = threading.Event()
 
-    def prepare_next():
-        batch = list(itertools.islice(source, BATCH_SIZE))
-        if not batch:
-            return None
-        names = [name for name, _ in batch]
-        crops = [None if img is None else face_crop(img, face_selection) for _, img in batch]
-        return names, crops
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transforemotion-read") as pool:
-        future = pool.submit(prepare_next)
+    def read():
+        try:
+            for name, img in pictures:
+                crop = None if img is None else face_crop(img, face_selection)
+                if not put((name, crop)):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
+            put(exc)
+
+    reader = threading.Thread(target=read, name="transforemotion-read", daemon=True)
+    reader.start()
+    try:
         while True:
-            prepared = future.result()
-            if prepared is None:
+            item = ready.get()
+            batch = []
+            while item is not _END and not isinstance(item, BaseException):
+                batch.append(item)
+                if len(batch) == BATCH_SIZE:
+                    break
+                try:
+                    item = ready.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                yield _embed(model, text, [n for n, _ in batch], [c for _, c in batch])
+            if isinstance(item, BaseException):
+                raise item
+            if item is _END:
                 return
-            future = pool.submit(prepare_next)
-            yield _embed(model, text, *prepared)
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _embed(model, text, names, crops):

@@ -1,0 +1,151 @@
+"""Throughput of image_scores_dir and video_scores against the model-only floor.
+
+The model has openai/clip-vit-base-patch32's exact dimensions and random
+weights (speed does not depend on the weights; nothing is downloaded). The
+floor is the image tower alone on the same number of pre-made 224x224 tensors,
+in batches of the same size, measured in the same run. Each figure is the
+best of --repeats runs, alternating pipeline and floor, because these
+machines are shared and noisy.
+
+    python bench/bench_scores.py                 # images and video, CPU
+    python bench/bench_scores.py --only video --nframes 250 --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+import transforemotion as te
+from transforemotion import models, scoring
+from transforemotion.testing import build_clip_vit_b32
+
+CLASSES = ["joy", "sadness", "anger", "fear", "surprise", "disgust", "contempt"]
+
+
+def face_photos(count):
+    """Varied real photos: the public-domain astronaut portrait, shifted, scaled and mirrored."""
+    from skimage import data
+
+    base = data.astronaut()
+    rng = np.random.default_rng(0)
+    photos = []
+    for i in range(count):
+        img = base[:, ::-1] if i % 2 else base
+        side = int(rng.integers(448, 640))
+        img = cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
+        photos.append(np.ascontiguousarray(img))
+    return photos
+
+
+def make_video(path, frames, width=720, height=528, fps=25.0):
+    """A face moving over a 720x528 background, the size of the film clip in the issue."""
+    from skimage import data
+
+    face = cv2.resize(data.astronaut()[0:300, 100:350], (200, 240))
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    rng = np.random.default_rng(1)
+    background = rng.integers(60, 200, (height, width, 3), dtype=np.uint8)
+    background = cv2.GaussianBlur(background, (0, 0), 8)
+    for i in range(frames):
+        frame = background.copy()
+        x = 40 + (i * 3) % (width - 280)
+        frame[120:360, x : x + 200] = face
+        writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
+    writer.release()
+
+
+def floor_seconds(vlm, count):
+    """The image tower alone on `count` ready 224x224 tensors, batched like the pipeline."""
+    pixels = torch.randn(count, 3, vlm.image_size, vlm.image_size).to(vlm.device, vlm.dtype)
+    if vlm.device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for i in range(0, count, scoring.BATCH_SIZE):
+        vlm.embed_pixels(pixels[i : i + scoring.BATCH_SIZE]).cpu()
+    if vlm.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def best_of(repeats, fn):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def report(name, count, pipeline, floor, target):
+    ratio = pipeline / floor
+    print(f"{name:<34} {count / pipeline:9.1f} /s   floor {count / floor:9.1f} /s   ratio {ratio:5.2f}x"
+          f"   (target <= {target}x: {'met' if ratio <= target else 'NOT met'})", flush=True)
+    return ratio
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("images", "video"), default=None)
+    parser.add_argument("--images", type=int, default=64, help="number of images")
+    parser.add_argument("--nframes", type=int, default=64, help="number of video frames")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic)")
+    args = parser.parse_args(argv)
+    if args.device:
+        os.environ["TRANSFOREMOTION_DEVICE"] = args.device
+    warnings.simplefilter("ignore", te.TransforemotionWarning)
+
+    work = tempfile.mkdtemp(prefix="transforemotion-bench-")
+    model_dir = build_clip_vit_b32(os.path.join(work, "clip-b32"))
+    vlm = models.load_model(local_model_path=model_dir)
+    cpu = platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(0) if vlm.device.type == "cuda" else "none"
+    print(f"machine: {os.cpu_count()} CPU cores ({cpu}), GPU {gpu}; torch {torch.__version__} "
+          f"threads {torch.get_num_threads()}; device {vlm.device}, {vlm.dtype}; batch {scoring.BATCH_SIZE}")
+    vlm.embed_texts(CLASSES)
+    floor_seconds(vlm, min(8, scoring.BATCH_SIZE))  # warm-up
+
+    if args.only in (None, "images"):
+        folder = os.path.join(work, "images")
+        os.makedirs(folder)
+        for i, photo in enumerate(face_photos(args.images)):
+            Image.fromarray(photo).save(os.path.join(folder, f"face{i:04d}.jpg"), quality=92)
+        run = lambda: te.image_scores_dir(folder, CLASSES, local_model_path=model_dir)  # noqa: E731
+        run()
+        pipeline = floor = float("inf")
+        for _ in range(args.repeats):
+            pipeline = min(pipeline, best_of(1, run))
+            floor = min(floor, floor_seconds(vlm, args.images))
+        report(f"image_scores_dir ({args.images} images)", args.images, pipeline, floor, 1.3)
+
+    if args.only in (None, "video"):
+        path = os.path.join(work, "clip.avi")
+        make_video(path, args.nframes * 2)
+        for selection, target in (("largest", 1.5), ("none", 1.2)):
+            run = lambda: te.video_scores(path, CLASSES, nframes=args.nframes, ffreq=2,  # noqa: E731
+                                          face_selection=selection, local_model_path=model_dir, progress=False)
+            result = run()
+            missing = sum(np.isnan(result[CLASSES[0]]))
+            pipeline = floor = float("inf")
+            for _ in range(args.repeats):
+                pipeline = min(pipeline, best_of(1, run))
+                floor = min(floor, floor_seconds(vlm, args.nframes))
+            report(f"video_scores {selection!r} ({args.nframes} frames)", args.nframes, pipeline, floor, target)
+            if missing:
+                print(f"  note: no face found in {missing} of {args.nframes} frames")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
