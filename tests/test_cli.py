@@ -20,7 +20,7 @@ def run(capsys, *argv):
 
 
 def test_image_command_prints_csv_matching_the_api(capsys, tiny_model, image_dir):
-    code, out, _ = run(capsys, "image", str(image_dir / "astronaut.jpg"), str(image_dir / "blank.png"),
+    code, out, err = run(capsys, "image", str(image_dir / "astronaut.jpg"), str(image_dir / "blank.png"),
                        "--classes", *CLASSES, "--local-model-path", tiny_model)
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -28,6 +28,7 @@ def test_image_command_prints_csv_matching_the_api(capsys, tiny_model, image_dir
     api = te.image_scores(str(image_dir / "astronaut.jpg"), CLASSES, local_model_path=tiny_model)
     assert float(rows[0]["joy"]) == pytest.approx(api["joy"][0])
     assert rows[1]["joy"] == "NA"
+    assert "blank.png" in err and "No face" in err
 
 
 def test_image_command_accepts_a_folder_and_json(capsys, tiny_model, image_dir):
@@ -44,7 +45,8 @@ def test_video_command(capsys, tiny_model, face_video, tmp_path):
     code, _, _ = run(capsys, "video", face_video, "--classes", *CLASSES, "--nframes", "3", "--ffreq", "5",
                      "--local-model-path", tiny_model, "-o", str(out_file), "--quiet")
     assert code == 0
-    rows = list(csv.DictReader(out_file.open()))
+    with out_file.open() as fh:
+        rows = list(csv.DictReader(fh))
     assert [r["frame"] for r in rows] == ["0", "5", "10"]
 
 

@@ -26,7 +26,7 @@ __all__ = ["image_scores", "image_scores_dir", "video_scores", "list_vision_mode
 
 DEFAULT_IMAGE_PATTERN = r"\.(jpg|jpeg|png|bmp)$"
 
-NO_FACE_ADVICE = "To score the whole picture instead, use face_selection='none'."
+NO_FACE_ADVICE = 'To score the whole picture instead, use face_selection = "none".'
 
 
 def check_classes(classes) -> List[str]:

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence
 from . import api
 from .faces import FACE_SELECTIONS
 from .models import list_vision_models
+from .scoring import TransforemotionWarning
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -99,17 +100,24 @@ def write_table(table: Dict[str, list], fmt: str, stream) -> None:
         writer.writerow(["NA" if isinstance(v, float) and math.isnan(v) else v for v in row])
 
 
+def _print_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"transforemotion: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.simplefilter("default")
-    warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
     try:
-        if args.command == "models":
-            table, fmt, output = list_vision_models(), "csv", None
-        else:
-            table = run_image(args) if args.command == "image" else run_video(args)
-            fmt, output = args.format, args.output
+        with warnings.catch_warnings():
+            # Skipped images and frames are reported as one line each on stderr,
+            # without Python's source-line decoration.
+            warnings.simplefilter("always", TransforemotionWarning)
+            warnings.showwarning = _print_warning
+            if args.command == "models":
+                table, fmt, output = list_vision_models(), "csv", None
+            else:
+                table = run_image(args) if args.command == "image" else run_video(args)
+                fmt, output = args.format, args.output
     except (FileNotFoundError, ValueError, ImportError, OSError) as exc:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
         return 2

@@ -115,7 +115,7 @@ def warn_skipped(names: Sequence[str], reason: str, advice: str = "") -> None:
         return
     shown = ", ".join(str(n) for n in names[:10])
     more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-    message = f"{reason} for {len(names)} item(s): {shown}{more}. Their rows are NaN."
+    message = f"{reason} for {len(names)} item(s): {shown}{more}. Their rows are NaN (NA in R)."
     if advice:
         message += " " + advice
     warnings.warn(message, TransforemotionWarning, stacklevel=3)
