@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -219,17 +221,43 @@ def test_unwritable_target(tmp_path, capsys):
     assert blocker.read_text() == "not a folder"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="needs POSIX permissions and a non-root user (root may write anywhere)")
-def test_read_only_folder(tmp_path, capsys):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
+def _unprivileged_python():
+    """A way to run the installer as a user without write access: ourselves when not root,
+    else the system Python under `setpriv` as nobody (root may write anywhere)."""
+    if os.name != "posix":
+        pytest.skip("POSIX permissions only")
+    if os.geteuid() != 0:
+        return [sys.executable]
+    setpriv, python = shutil.which("setpriv"), shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
+    if not setpriv or not python:
+        pytest.skip("running as root without setpriv and a system python3 to drop privileges")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python]
+
+
+def test_read_only_folder():
+    # A world-readable copy of the installer and the files it reads, and a read-only folder.
+    work = Path(tempfile.mkdtemp(prefix="transforemotion-ro-", dir="/tmp"))
     try:
-        assert inst.main(["--backend", "venv", "--prefix", str(ro / "venv")]) == inst.EXIT["usage"]
+        (work / "python" / "transforemotion").mkdir(parents=True)
+        shutil.copy(ROOT / "python" / "transforemotion" / "installer.py", work / "python" / "transforemotion")
+        for name in ("pyproject.toml", "environment.yml"):
+            shutil.copy(ROOT / name, work)
+        shutil.copytree(ROOT / "requirements", work / "requirements")
+        read_only = work / "ro"
+        read_only.mkdir()
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        read_only.chmod(0o555)
+        done = subprocess.run(
+            _unprivileged_python() + [str(work / "python" / "transforemotion" / "installer.py"),
+                                      "--backend", "venv", "--prefix", str(read_only / "venv")],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(work)},
+        )
+        assert done.returncode == inst.EXIT["usage"], done.stdout + done.stderr
+        assert "cannot write" in done.stderr and "--prefix" in done.stderr
+        assert list(read_only.iterdir()) == []
     finally:
-        ro.chmod(0o755)
-    assert "cannot write" in capsys.readouterr().err
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.mark.parametrize("backend", ["venv", "conda"])
