@@ -649,11 +649,14 @@ def conda_plan(conda: Path, root: Path, subdir: str, prefix: Optional[Path], nam
     return commands, files, notice
 
 
-def conda_env_prefix(conda: Path, name: str) -> Optional[Path]:
-    """The prefix of a named conda environment, or None when there is none."""
+def conda_env_prefix(conda: Path, name: str, env: Optional[dict] = None) -> Optional[Path]:
+    """The prefix of a named conda environment, or None when there is none.
+
+    ``env``: extra environment variables for the tool (micromamba's root prefix).
+    """
     try:
         out = subprocess.run([str(conda), "env", "list", "--json"], capture_output=True,
-                             text=True, check=True).stdout
+                             text=True, check=True, env={**os.environ, **(env or {})}).stdout
         envs = json.loads(out).get("envs", [])
     except (OSError, subprocess.CalledProcessError, ValueError):
         return None
@@ -719,17 +722,7 @@ def _conda_steps(prefix: Optional[Path], name: str, root: Path, source: str, for
     if subdir not in CONDA_PLATFORMS:
         raise InstallError(progress.current, "platform", f"conda-forge has no {subdir} builds "
                            "of the packages needed", "use a Linux, macOS or Windows machine")
-    if prefix is None:
-        old = dict(os.environ)
-        os.environ.update(env)
-        try:
-            existing = conda_env_prefix(conda, name)
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
-        target = existing
-    else:
-        target = prefix.absolute()
+    target = conda_env_prefix(conda, name, env) if prefix is None else prefix.absolute()
     if target is not None:
         check_target(target, "conda", progress.current)
     marker = read_marker(target) if target else None
@@ -773,13 +766,7 @@ def _conda_steps(prefix: Optional[Path], name: str, root: Path, source: str, for
 def _locate(conda: Path, name: str, prefix: Optional[Path], env: dict, progress: Progress) -> Path:
     if prefix is not None:
         return env_python(prefix.absolute(), windows=sys.platform == "win32")
-    old = dict(os.environ)
-    os.environ.update(env)
-    try:
-        found = conda_env_prefix(conda, name)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    found = conda_env_prefix(conda, name, env)
     if found is None:
         raise InstallError(progress.current, "command", f"conda reports no environment '{name}'")
     return env_python(found)

@@ -9,12 +9,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from typing import Union
+from typing import BinaryIO, Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["MAX_IMAGE_PIXELS", "MAX_DOWNLOAD_BYTES", "is_url", "load_image", "fetch_url", "check_local_file"]
+__all__ = ["MAX_IMAGE_PIXELS", "MAX_DOWNLOAD_BYTES", "is_url", "load_image", "download", "fetch_url", "check_local_file"]
 
 # Images above this many pixels are refused: a small file can declare a huge
 # canvas (a "decompression bomb") and exhaust memory when decoded. 100 MP is
@@ -53,25 +53,36 @@ def check_local_file(path: str, what: str = "image") -> str:
     return path
 
 
-def fetch_url(url: str, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = URL_TIMEOUT_SECONDS) -> bytes:
-    """Download an http(s) URL into memory, refusing anything larger than ``max_bytes``."""
+def download(url: str, out: BinaryIO, max_bytes: int, timeout: float = URL_TIMEOUT_SECONDS,
+             refuse_html: bool = False) -> Optional[int]:
+    """Stream an http(s) URL into ``out``, refusing more than ``max_bytes``.
+
+    Returns the number of bytes written, or None without reading the body when
+    ``refuse_html`` and the server sends a web page (for example a video page
+    that needs yt-dlp). Every failure is a ValueError that names the URL.
+    """
     if not is_url(url):
         raise ValueError(f"Only http:// and https:// URLs are supported; got {url!r}.")
+    limit = f"the {max_bytes / 1e6:,.0f} MB limit"
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
+            if refuse_html and response.headers.get_content_type() == "text/html":
+                return None
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise ValueError(f"{url} is {int(declared) / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB limit.")
-            chunks, total = [], 0
+                raise ValueError(f"{url} is {int(declared) / 1e6:,.0f} MB, more than {limit}. "
+                                 "Download it yourself and pass the file.")
+            written = 0
             while True:
                 chunk = response.read(1 << 20)
                 if not chunk:
-                    break
-                total += len(chunk)
-                if total > max_bytes:
-                    raise ValueError(f"{url} is larger than the {max_bytes / 1e6:.0f} MB limit; download stopped.")
-                chunks.append(chunk)
+                    return written
+                written += len(chunk)
+                if written > max_bytes:
+                    raise ValueError(f"{url} is larger than {limit}; download stopped. "
+                                     "Download it yourself and pass the file.")
+                out.write(chunk)
     except urllib.error.HTTPError as exc:
         exc.close()  # an HTTPError holds the open connection
         raise ValueError(f"Could not download {url}: the server answered {exc.code} {exc.reason}.") from None
@@ -81,10 +92,15 @@ def fetch_url(url: str, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = UR
             f"Could not download {url} ({reason}). Check the address and the internet connection, "
             "or download the file and pass its path."
         ) from None
-    data = b"".join(chunks)
-    if not data:
+
+
+def fetch_url(url: str, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = URL_TIMEOUT_SECONDS) -> bytes:
+    """Download an http(s) URL into memory, refusing anything larger than ``max_bytes``."""
+    buffer = io.BytesIO()
+    download(url, buffer, max_bytes, timeout)
+    if not buffer.getbuffer().nbytes:
         raise ValueError(f"{url} returned an empty response.")
-    return data
+    return buffer.getvalue()
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

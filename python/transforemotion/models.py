@@ -318,44 +318,39 @@ def load_model(
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
-        loaded = _LOADERS[architecture](source, dev, dt, local_only=local_model_path is not None or os.path.isdir(source))
+        local_only = local_model_path is not None or os.path.isdir(source)
+        if architecture == "eva":
+            loaded = _load_eva(source, dev, dt, local_only)
+        else:
+            loaded = _load_dual_encoder(source, dev, dt, local_only, architecture)
         loaded.key = key
         _CACHE[key] = loaded
         return loaded
 
 
-def _load_clip(source, device, dtype, local_only) -> VisionLanguageModel:
+def _load_dual_encoder(source, device, dtype, local_only, architecture) -> VisionLanguageModel:
+    """CLIP-compatible transformers models, and jina-clip through its own remote code.
+
+    jina-clip-v2 is multilingual: it must use its own XLM-RoBERTa tokenizer,
+    which AutoTokenizer finds in its folder, never CLIP's, or non-English
+    labels turn into unknown tokens.
+    """
     from transformers import AutoModel, AutoTokenizer
 
+    remote = {"trust_remote_code": True} if architecture == "jina" else {}
     # The dtype is applied after loading: transformers 4.x calls it
     # `torch_dtype`, 5.x `dtype`, and `.to()` means the same in both.
     try:
-        model = AutoModel.from_pretrained(source, local_files_only=local_only)
+        model = AutoModel.from_pretrained(source, local_files_only=local_only, **remote)
     except OSError as exc:
         raise _load_error(source, local_only, exc) from None
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **remote)
     model = model.to(device=device, dtype=dtype).eval()
     vision = getattr(model.config, "vision_config", None)
-    size, mean, std = _read_preprocessing(source, local_only, getattr(vision, "image_size", 224))
+    default_size = 512 if architecture == "jina" else 224
+    size, mean, std = _read_preprocessing(source, local_only, getattr(vision, "image_size", default_size))
     logit_scale = model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
-    return VisionLanguageModel(None, model, tokenizer, device, dtype, size, mean, std, logit_scale, "clip")
-
-
-def _load_jina(source, device, dtype, local_only) -> VisionLanguageModel:
-    # jina-clip-v2 is multilingual: it must use its own XLM-RoBERTa tokenizer,
-    # never CLIP's, or non-English labels turn into unknown tokens.
-    from transformers import AutoModel, AutoTokenizer
-
-    try:
-        model = AutoModel.from_pretrained(source, trust_remote_code=True, local_files_only=local_only)
-    except OSError as exc:
-        raise _load_error(source, local_only, exc) from None
-    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True, local_files_only=local_only)
-    model = model.to(device=device, dtype=dtype).eval()
-    vision = getattr(model.config, "vision_config", None)
-    size, mean, std = _read_preprocessing(source, local_only, getattr(vision, "image_size", 512))
-    logit_scale = model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
-    return VisionLanguageModel(None, model, tokenizer, device, dtype, size, mean, std, logit_scale, "jina")
+    return VisionLanguageModel(None, model, tokenizer, device, dtype, size, mean, std, logit_scale, architecture)
 
 
 def _load_eva(source, device, dtype, local_only) -> VisionLanguageModel:
@@ -406,5 +401,3 @@ def _load_error(source: str, local_only: bool, exc: Exception) -> Exception:
         "download the model once and pass its folder as local_model_path."
     )
 
-
-_LOADERS = {"clip": _load_clip, "jina": _load_jina, "eva": _load_eva}

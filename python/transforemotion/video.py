@@ -14,15 +14,13 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from .media import URL_TIMEOUT_SECONDS, _USER_AGENT, is_url
+from .media import download, is_url
 
 __all__ = [
     "sample_frame_indices",
@@ -185,33 +183,6 @@ def check_video_name(video_name: str) -> str:
     return video_name
 
 
-def _download(url: str, target: str) -> Optional[str]:
-    """Stream a direct video URL to ``target``. Returns None if the URL is a web page instead."""
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=URL_TIMEOUT_SECONDS) as response:
-            if response.headers.get_content_type() == "text/html":
-                return None  # a page that embeds a video: let yt-dlp handle it
-            written = 0
-            with open(target, "wb") as out:
-                while True:
-                    chunk = response.read(1 << 20)
-                    if not chunk:
-                        break
-                    written += len(chunk)
-                    if written > MAX_VIDEO_BYTES:
-                        raise ValueError(f"{url} is larger than {MAX_VIDEO_BYTES / 1024 ** 3:.0f} GB; download it yourself and pass the file.")
-                    out.write(chunk)
-    except urllib.error.HTTPError as exc:
-        exc.close()  # an HTTPError holds the open connection
-        raise ValueError(f"Could not download {url}: the server answered {exc.code} {exc.reason}.") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        raise ValueError(
-            f"Could not download {url} ({getattr(exc, 'reason', exc)}). Check the address and the connection."
-        ) from None
-    return target
-
-
 def _download_with_ytdlp(url: str, save_dir: str, video_name: str) -> str:
     try:
         import yt_dlp
@@ -253,7 +224,9 @@ def fetch_video(url: str, save_dir: str, video_name: str) -> str:
     handle, partial = tempfile.mkstemp(prefix=f".{video_name}-", suffix=".part", dir=save_dir)
     os.close(handle)
     try:
-        if _download(url, partial) is None:
+        with open(partial, "wb") as out:
+            is_page = download(url, out, MAX_VIDEO_BYTES, refuse_html=True) is None
+        if is_page:
             os.remove(partial)
             return _download_with_ytdlp(url, save_dir, video_name)
         shutil.move(partial, target)
