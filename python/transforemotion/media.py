@@ -47,7 +47,9 @@ def check_local_file(path: str, what: str = "image") -> str:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{what.capitalize()} file not found: {path}")
     if os.path.isdir(path):
-        raise ValueError(f"{path} is a folder, not an {what} file. For a folder of images use image_scores_dir().")
+        article = "an" if what[0] in "aeiou" else "a"
+        advice = " For a folder of images use image_scores_dir()." if what == "image" else ""
+        raise ValueError(f"{path} is a folder, not {article} {what} file.{advice}")
     if os.path.getsize(path) == 0:
         raise ValueError(f"{what.capitalize()} file is empty (0 bytes): {path}")
     return path

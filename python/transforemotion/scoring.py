@@ -45,12 +45,14 @@ def score_stream(
 
     A reader thread pulls pictures in order (so a video decoder behind it is
     read sequentially), finds the face and queues the crop; the caller's
-    thread embeds whatever is queued, up to ``BATCH_SIZE`` at a time. PIL,
+    thread embeds them in batches of 1, 2, 4, ... up to ``BATCH_SIZE``. PIL,
     OpenCV and torch release the GIL, so reading, detection and the model
-    overlap instead of adding up, from the first picture on: waiting for a
-    full first batch would leave the model idle while it is read. The queue
-    is bounded, so at most about two batches of pictures are in memory
-    however long the input is.
+    overlap instead of adding up, and the small first batches put the model
+    to work at once instead of idling while a full batch is read. The batch
+    sizes follow the input, not the timing, so a rerun batches alike (CPU
+    math libraries may still differ in the last bits, ~1e-7). The queue is
+    bounded: at most about two batches of pictures are in memory however
+    long the input is.
     """
     text = model.embed_texts(classes)
     ready: "queue.Queue" = queue.Queue(maxsize=2 * BATCH_SIZE)
@@ -78,23 +80,21 @@ def score_stream(
     reader = threading.Thread(target=read, name="transforemotion-read", daemon=True)
     reader.start()
     try:
+        size = 1
         while True:
-            item = ready.get()
-            batch = []
-            while item is not _END and not isinstance(item, BaseException):
+            batch, item = [], None
+            while len(batch) < size:
+                item = ready.get()
+                if item is _END or isinstance(item, BaseException):
+                    break
                 batch.append(item)
-                if len(batch) == BATCH_SIZE:
-                    break
-                try:
-                    item = ready.get_nowait()
-                except queue.Empty:
-                    break
             if batch:
                 yield _embed(model, text, [n for n, _ in batch], [c for _, c in batch])
             if isinstance(item, BaseException):
                 raise item
             if item is _END:
                 return
+            size = min(2 * size, BATCH_SIZE)
     finally:
         stop.set()
         reader.join()

@@ -20,7 +20,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .media import download, is_url
+from .media import check_local_file, download, is_url
 
 __all__ = [
     "sample_frame_indices",
@@ -115,12 +115,7 @@ def sample_frame_indices(
 
 def open_video(path: str) -> Tuple[cv2.VideoCapture, int, float]:
     """Open a local video file. Returns (capture, frame count, frames per second)."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Video file not found: {path}")
-    if os.path.isdir(path):
-        raise ValueError(f"{path} is a folder, not a video file.")
-    if os.path.getsize(path) == 0:
-        raise ValueError(f"Video file is empty (0 bytes): {path}")
+    check_local_file(path, what="video")
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         capture.release()
