@@ -97,9 +97,9 @@ def report(name, count, pipeline, floor, target):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("images", "video"), default=None)
-    parser.add_argument("--images", type=int, default=64, help="number of images")
-    parser.add_argument("--nframes", type=int, default=64, help="number of video frames")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--images", type=int, default=128, help="number of images")
+    parser.add_argument("--nframes", type=int, default=128, help="number of video frames")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: automatic)")
     args = parser.parse_args(argv)
     if args.device:
