@@ -366,3 +366,18 @@ def test_bad_urls(tiny_model, http_server):
         te.image_scores("ftp://example.org/face.jpg", CLASSES, local_model_path=tiny_model)
     with pytest.raises(ValueError, match="limit"):
         media.fetch_url(f"{http_server}/astronaut.jpg", max_bytes=1000)
+
+
+def test_device_override_and_bad_device(monkeypatch):
+    monkeypatch.setenv("TRANSFOREMOTION_DEVICE", "cpu")
+    assert models.select_device().type == "cpu"
+    monkeypatch.setenv("TRANSFOREMOTION_DEVICE", "warp-drive")
+    with pytest.raises(ValueError, match="warp-drive"):
+        models.select_device()
+
+
+def test_eva_without_cuda_explains_the_memory_it_needs(monkeypatch):
+    monkeypatch.setenv("TRANSFOREMOTION_DEVICE", "cpu")
+    monkeypatch.delenv("TRANSFOREMOTION_ALLOW_LARGE", raising=False)
+    with pytest.raises(ValueError, match="4-bit.*CUDA.*GB.*oai-large"):
+        models.load_model("eva-8B")
