@@ -75,7 +75,6 @@ def as_columns(scores: np.ndarray, classes: Sequence[str], leading: Optional[Dic
 def _score_sources(sources, labels, face_selection, model, local_model_path, on_error):
     """Load, detect and score; ``on_error`` is "raise" or "skip" (NaN row, warning)."""
     vlm = load_model(model, local_model_path)
-    unreadable: List[str] = []
     reasons: List[str] = []
 
     def pictures():
@@ -85,14 +84,13 @@ def _score_sources(sources, labels, face_selection, model, local_model_path, on_
             except (ValueError, FileNotFoundError) as exc:
                 if on_error == "raise":
                     raise
-                unreadable.append(source)
                 reasons.append(str(exc))
                 yield i, None
 
     blocks, no_face = [], []
-    for names, found, scores in score_stream(vlm, pictures(), labels, face_selection):
+    for rows, faceless, scores in score_stream(vlm, pictures(), labels, face_selection):
         blocks.append(scores)
-        no_face.extend(sources[i] for i, ok in zip(names, found) if not ok and sources[i] not in unreadable)
+        no_face.extend(sources[i] for i, none_found in zip(rows, faceless) if none_found)
     scores = np.vstack(blocks) if blocks else np.zeros((0, len(labels)))
     warn_skipped(reasons, "Could not read the image", "Those files were skipped; the others were scored.")
     warn_skipped(no_face, "No face was found", NO_FACE_ADVICE)
@@ -317,9 +315,9 @@ def _score_video(capture, indices, fps, labels, face_selection, model, local_mod
 
     blocks, no_face = [], []
     with _progress_bar(len(indices), progress) as bar:
-        for rows, found, scores in score_stream(vlm, frames(), labels, face_selection):
+        for rows, faceless, scores in score_stream(vlm, frames(), labels, face_selection):
             blocks.append(scores)
-            no_face.extend(indices[r] for r, ok in zip(rows, found) if not ok and indices[r] not in undecoded)
+            no_face.extend(indices[r] for r, none_found in zip(rows, faceless) if none_found)
             bar.update(len(rows))
     scores = np.vstack(blocks) if blocks else np.zeros((0, len(labels)))
 

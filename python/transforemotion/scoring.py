@@ -45,9 +45,9 @@ def score_stream(
 ) -> Iterator[Tuple[List[object], List[bool], np.ndarray]]:
     """Score a stream of (name, RGB array or None) in batches.
 
-    Yields, per batch: the names, whether something was scored for each (a
-    face was found, or the whole picture for ``"none"``), and the score rows
-    (NaN where not).
+    Yields, per batch: the names; for each, whether it was a picture in which
+    no face was found; and the score rows, NaN where there was no picture
+    (None: the caller could not read it) or no face.
 
     A reader thread pulls pictures in order (so a video decoder behind it is
     read sequentially), finds the face and queues the crop; the caller's
@@ -77,7 +77,7 @@ def score_stream(
         try:
             for name, img in pictures:
                 crop = None if img is None else face_crop(img, face_selection)
-                if not put((name, crop)):
+                if not put((name, crop, img is not None and crop is None)):
                     return
             put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
@@ -100,7 +100,8 @@ def score_stream(
                     break
                 batch.append(item)
             if batch:
-                yield _embed(model, text, [n for n, _ in batch], [c for _, c in batch])
+                names, crops, faceless = zip(*batch)
+                yield list(names), list(faceless), _embed(model, text, crops)
             if isinstance(item, BaseException):
                 raise item
             if item is _END:
@@ -112,13 +113,12 @@ def score_stream(
         cv2.setNumThreads(cv2_threads)
 
 
-def _embed(model, text, names, crops):
+def _embed(model, text, crops) -> np.ndarray:
     scores = np.full((len(crops), text.shape[0]), np.nan)
     rows = [i for i, crop in enumerate(crops) if crop is not None]
     if rows:
         scores[rows] = model.probabilities(model.embed_images([crops[i] for i in rows]), text)
-    found = [crop is not None for crop in crops]
-    return names, found, scores
+    return scores
 
 
 def warn_skipped(names: Sequence[str], reason: str, advice: str = "") -> None:
