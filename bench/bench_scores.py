@@ -133,8 +133,9 @@ def main(argv=None):
         path = os.path.join(work, "clip.avi")
         make_video(path, args.nframes * 2)
         for selection, target in (("largest", 1.5), ("none", 1.2)):
-            run = lambda: te.video_scores(path, CLASSES, nframes=args.nframes, ffreq=2,  # noqa: E731
-                                          face_selection=selection, local_model_path=model_dir, progress=False)
+            run = lambda selection=selection: te.video_scores(  # noqa: E731
+                path, CLASSES, nframes=args.nframes, ffreq=2, face_selection=selection,
+                local_model_path=model_dir, progress=False)
             result = run()
             missing = sum(np.isnan(result[CLASSES[0]]))
             pipeline = floor = float("inf")

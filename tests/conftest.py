@@ -4,7 +4,6 @@ Nothing here downloads anything. The model is built from a CLIPConfig and
 loaded through ``local_model_path``, the same path users take.
 """
 
-import os
 
 import cv2
 import numpy as np

@@ -3,7 +3,6 @@ import io
 import math
 import os
 import threading
-import warnings
 
 import numpy as np
 import pytest

