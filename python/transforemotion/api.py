@@ -283,10 +283,9 @@ def video_scores(
         os.makedirs(save_dir, exist_ok=True)
         path, downloaded = fetch_video(video, save_dir, video_name), True
     else:
-        check_local_file(video, what="video")
         path, downloaded = video, False
     try:
-        capture, total, fps = open_video(path)
+        capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
             indices = sample_frame_indices(total, fps, nframes, start, end, uniform, ffreq)
             return _score_video(capture, indices, fps, labels, face_selection, model, local_model_path,

@@ -211,8 +211,8 @@ class VisionLanguageModel:
     a softmax over the labels, scaled by the model's learned temperature.
     """
 
-    def __init__(self, key, model, tokenizer, device, dtype, image_size, mean, std, logit_scale, architecture):
-        self.key = key
+    def __init__(self, model, tokenizer, device, dtype, image_size, mean, std, logit_scale, architecture):
+        self.key = None  # the cache key, set by load_model
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -350,7 +350,7 @@ def _load_dual_encoder(source, device, dtype, local_only, architecture) -> Visio
     default_size = 512 if architecture == "jina" else 224
     size, mean, std = _read_preprocessing(source, local_only, getattr(vision, "image_size", default_size))
     logit_scale = model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
-    return VisionLanguageModel(None, model, tokenizer, device, dtype, size, mean, std, logit_scale, architecture)
+    return VisionLanguageModel(model, tokenizer, device, dtype, size, mean, std, logit_scale, architecture)
 
 
 def _load_eva(source, device, dtype, local_only) -> VisionLanguageModel:
@@ -390,7 +390,7 @@ def _load_eva(source, device, dtype, local_only) -> VisionLanguageModel:
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_source, local_files_only=local_only)
     size, mean, std = _read_preprocessing(source, True, 448)
     logit_scale = model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
-    return VisionLanguageModel(None, model, tokenizer, device, dtype, size, mean, std, logit_scale, "eva")
+    return VisionLanguageModel(model, tokenizer, device, dtype, size, mean, std, logit_scale, "eva")
 
 
 def _load_error(source: str, local_only: bool, exc: Exception) -> Exception:
