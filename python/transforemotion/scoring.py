@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .faces import face_crop
+from .messages import TransforemotionWarning
 from .models import VisionLanguageModel
 
 __all__ = ["TransforemotionWarning", "BATCH_SIZE", "score_stream", "warn_skipped"]
@@ -28,10 +29,6 @@ BATCH_SIZE = int(os.environ.get("TRANSFOREMOTION_BATCH_SIZE", "32"))
 # The first batch is a single picture so the model starts while the reader
 # is still reading; sizes then double up to BATCH_SIZE.
 FIRST_BATCH = 1
-
-
-class TransforemotionWarning(UserWarning):
-    """Something was skipped or could not be scored; the result has NaN rows for it."""
 
 
 _END = object()
