@@ -78,11 +78,10 @@ def test_rows_sum_to_one_keys_in_order_and_input_order_kept(tiny_model, image_di
     assert row(alone, 0, labels) == pytest.approx(row(result, 1, labels), abs=1e-6)
 
 
-def test_batched_equals_one_at_a_time(tiny_model, image_dir, monkeypatch):
+def test_batched_equals_one_at_a_time(tiny_model, image_dir):
     paths = [str(image_dir / n) for n in ("astronaut.jpg", "two_faces.png", "astronaut.jpg", "two_faces.png")] * 3
     batched = te.image_scores(paths, CLASSES, local_model_path=tiny_model)
-    monkeypatch.setattr("transforemotion.scoring.BATCH_SIZE", 1)
-    single = te.image_scores(paths, CLASSES, local_model_path=tiny_model)
+    single = te.image_scores(paths, CLASSES, local_model_path=tiny_model, batch_size=1)
     for c in CLASSES:
         np.testing.assert_allclose(batched[c], single[c], atol=1e-6)
 
@@ -275,7 +274,9 @@ def test_registry_lists_and_adds_models():
     after = te.register_vision_model("my-clip", "openai/clip-vit-base-patch16", description="test")
     try:
         assert after["name"][-1] == "my-clip" and after["architecture"][-1] == "clip"
-        assert models.resolve_model("my-clip") == ("openai/clip-vit-base-patch16", "clip")
+        resolved = models.resolve_model("my-clip")
+        assert (resolved.source, resolved.architecture, resolved.local_only) == (
+            "openai/clip-vit-base-patch16", "clip", False)
         with pytest.raises(ValueError, match="architecture"):
             te.register_vision_model("x", "y/z", architecture="resnet")
     finally:

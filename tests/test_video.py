@@ -144,9 +144,22 @@ def test_bad_video_files(tiny_model, tmp_path):
         te.video_scores(str(text), CLASSES, local_model_path=tiny_model)
 
 
-def test_short_video_is_a_clear_error(tiny_model, face_video):
+def test_short_video_with_explicit_nframes_is_a_clear_error(tiny_model, face_video):
     with pytest.raises(ValueError, match="60 frames.*nframes=100"):
-        te.video_scores(face_video, CLASSES, local_model_path=tiny_model)
+        te.video_scores(face_video, CLASSES, nframes=100, local_model_path=tiny_model)
+
+
+def test_short_video_with_default_nframes_scores_the_frames_it_has(tiny_model, face_video):
+    # 60 frames, every 15th: frames 0, 15, 30, 45 exist; transforEmotion's 100 would need 1486.
+    with pytest.warns(te.TransforemotionWarning, match=r"60 frames.*the 4 frames") as caught:
+        result = te.video_scores(face_video, CLASSES, face_selection="none", timestamps=True,
+                                 local_model_path=tiny_model)
+    assert result["frame"] == [0, 15, 30, 45]
+    assert len(caught) == 1
+    with pytest.warns(te.TransforemotionWarning, match="the 60 frames"):
+        spread = te.video_scores(face_video, CLASSES, face_selection="none", uniform=True, timestamps=True,
+                                 local_model_path=tiny_model)
+    assert spread["frame"] == list(range(60))
 
 
 # --- files -------------------------------------------------------------------
@@ -219,22 +232,22 @@ def test_missing_page_is_a_value_error(tiny_model, video_server, in_tmp_cwd):
 
 # --- memory ------------------------------------------------------------------
 
-def test_stream_holds_at_most_two_batches(tiny_model, monkeypatch):
+def test_stream_holds_at_most_two_batches(tiny_model):
     """A long video must never be read into memory whole."""
     from transforemotion.models import load_model
 
-    monkeypatch.setattr(scoring, "BATCH_SIZE", 4)
     pulled = []
 
     def frames():
         for i in range(40):
             pulled.append(i)
-            yield i, np.zeros((48, 64, 3), np.uint8)
+            yield scoring.Picture(i, np.zeros((48, 64, 3), np.uint8))
 
     model = load_model(local_model_path=tiny_model)
+    plan = scoring.ScoringPlan(tuple(CLASSES), "none", batch_size=4)
     received = 0
-    for names, _, _ in scoring.score_stream(model, frames(), CLASSES, "none"):
-        received += len(names)
+    for rows in scoring.score_stream(model, frames(), plan):
+        received += len(rows)
         # received + the queue (two batches) + the one picture being read
         assert len(pulled) <= received + 2 * 4 + 1
     assert received == 40

@@ -12,7 +12,8 @@ turns into a table.
 
 from .api import image_scores, image_scores_dir, video_scores
 from .models import list_vision_models, register_vision_model
-from .scoring import TransforemotionWarning
+from .messages import TransforemotionWarning
+from .prompts import TEMPLATE_SETS
 
 __version__ = "0.1.0"
 
@@ -23,5 +24,6 @@ __all__ = [
     "list_vision_models",
     "register_vision_model",
     "TransforemotionWarning",
+    "TEMPLATE_SETS",
     "__version__",
 ]

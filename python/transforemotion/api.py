@@ -4,97 +4,158 @@ Every function takes plain types (str, list of str, int, float, bool, None)
 and returns a dict of columns (column name -> list, one entry per row) of
 plain Python values, so that reticulate turns a result into a named list and
 ``as.data.frame`` works in R, and ``pandas.DataFrame(result)`` works in Python.
+All arguments are checked before any work starts; the model is loaded only
+once the first picture has been read.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import re
-import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
 
+from .checks import (check_choice, check_classes, check_count, check_flag, check_seconds, check_text,
+                     resolve_batch_size, resolve_progress)
 from .faces import FACE_SELECTIONS
-from .media import check_local_file, is_url, load_image
-from .models import list_vision_models, load_model, register_vision_model, resolve_model
-from .scoring import TransforemotionWarning, score_stream, warn_skipped
+from .media import check_local_file, is_url, list_image_files, load_image
+from .messages import arg, value, warn
+from .models import ModelSource, load_model, resolve_model, select_device
+from .prompts import resolve_templates
+from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
 from .video import check_video_name, fetch_video, open_video, read_frames, sample_frame_indices
 
-__all__ = ["image_scores", "image_scores_dir", "video_scores", "list_vision_models", "register_vision_model"]
+__all__ = ["image_scores", "image_scores_dir", "video_scores"]
 
 DEFAULT_IMAGE_PATTERN = r"\.(jpg|jpeg|png|bmp)$"
 
-NO_FACE_ADVICE = 'To score the whole picture instead, use face_selection = "none".'
+# Columns that describe a face, in this order, after the picture's own columns.
+FACE_COLUMN = "face"
+BOX_COLUMNS = ("x", "y", "width", "height", "confidence")
+
+# Progress bars only for work long enough to be worth watching.
+PROGRESS_MIN_ITEMS = 50
 
 
-def check_classes(classes) -> List[str]:
-    if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
-        raise ValueError(
-            "classes must be a list of at least two labels, for example ['joy', 'anger']; got "
-            f"{classes!r}."
-        )
-    labels = list(classes)
-    if len(labels) < 2:
-        raise ValueError(f"classes needs at least two labels to compare (softmax over one is always 1); got {labels!r}.")
-    for label in labels:
-        if not isinstance(label, str) or not label.strip():
-            raise ValueError(f"Every class must be a non-empty text label; got {label!r} in {labels!r}.")
-    seen = set()
-    duplicates = [label for label in labels if label in seen or seen.add(label)]
-    if duplicates:
-        raise ValueError(f"Class labels must be unique; repeated: {', '.join(map(repr, dict.fromkeys(duplicates)))}.")
-    return labels
+def _no_face_advice() -> str:
+    return f"To score the whole picture instead, use {arg('face_selection', 'none')}."
 
 
-def check_face_selection(face_selection) -> str:
-    if face_selection not in FACE_SELECTIONS:
-        raise ValueError(f"face_selection must be one of {', '.join(map(repr, FACE_SELECTIONS))}; got {face_selection!r}.")
-    return face_selection
+class _DefaultFrameCount(int):
+    """transforEmotion's default of 100 frames, told apart from an explicit ``nframes=100``.
+
+    Left at the default, a short clip is scored on the frames it has (up to
+    100) instead of being refused; an explicit count that cannot be met is
+    an error.
+    """
 
 
-def check_sources(image) -> List[str]:
+DEFAULT_NFRAMES = _DefaultFrameCount(100)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """Everything a scoring call needs, checked: the plan, the model, the options."""
+
+    plan: ScoringPlan
+    model: ModelSource
+    device: Optional[str]
+    face_boxes: bool
+    progress: bool
+
+    def load(self):
+        return load_model(self.model, device=self.device)
+
+
+def _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
+             progress) -> _Request:
+    labels = check_classes(classes)
+    check_choice("face_selection", face_selection, FACE_SELECTIONS)
+    check_flag("face_boxes", face_boxes)
+    if face_boxes and face_selection == "none":
+        raise ValueError(f"{arg('face_boxes', True)} reports the box of the face scored, but "
+                         f"{arg('face_selection', 'none')} scores the whole picture without looking for faces. "
+                         f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
+    plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
+    source = resolve_model(model, local_model_path)
+    select_device(device)  # a bad device name fails now, not after the first picture
+    return _Request(plan, source, device, face_boxes, resolve_progress(progress))
+
+
+def _check_sources(image) -> List[str]:
     sources = [image] if isinstance(image, str) else image
     if not isinstance(sources, (list, tuple)) or not sources:
-        raise ValueError(f"image must be a file path, an http(s) URL, or a non-empty list of them; got {image!r}.")
+        raise ValueError(f"{arg('image')} must be a file path, an http(s) URL, or a non-empty list of them; "
+                         f"got {value(image)}.")
     for source in sources:
         if not is_url(source):
             check_local_file(source)
     return list(sources)
 
 
-def as_columns(scores: np.ndarray, classes: Sequence[str], leading: Optional[Dict[str, list]] = None) -> Dict[str, list]:
-    """Score matrix to dict-of-lists with plain Python floats (NaN for missing)."""
-    columns: Dict[str, list] = dict(leading or {})
-    for j, label in enumerate(classes):
-        columns[label] = [float(v) for v in scores[:, j]]
+def _read_images(sources: Sequence[str], raise_errors: bool) -> Iterator[Picture]:
+    for i, source in enumerate(sources):
+        try:
+            yield Picture(i, load_image(source))
+        except (ValueError, FileNotFoundError) as exc:
+            if raise_errors:
+                raise
+            yield Picture(i, None, str(exc))
+
+
+def _progress_bar(total: int, request: _Request, unit: str, desc: str):
+    from tqdm.auto import tqdm
+
+    show = request.progress and total >= PROGRESS_MIN_ITEMS
+    return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
+
+
+def _score(request: _Request, pictures, total: int, unit: str, desc: str) -> Rows:
+    with _progress_bar(total, request, unit, desc) as bar:
+        last = [object()]
+
+        def advance(rows: Rows) -> None:
+            new = 0
+            for key in rows.keys:
+                if key != last[0]:
+                    new, last[0] = new + 1, key
+            bar.update(new)
+
+        return score_all(request.load, pictures, request.plan, on_rows=advance)
+
+
+def _as_int(v: float):
+    return float("nan") if math.isnan(v) else int(v)
+
+
+def _columns(rows: Rows, request: _Request, leading: Dict[str, Callable[[object], object]]) -> Dict[str, list]:
+    """Rows to dict-of-lists: the picture's columns, the face's, then one per label (plain Python values)."""
+    columns: Dict[str, list] = {name: [f(k) for k in rows.keys] for name, f in leading.items()}
+    every_face = request.plan.face_selection == "all"
+    if every_face:
+        columns[FACE_COLUMN] = [float("nan") if f < 0 or s != "scored" else int(f)
+                                for f, s in zip(rows.face, rows.status)]
+    if every_face or request.face_boxes:
+        x1, y1, x2, y2 = (np.round(rows.boxes[:, i]) for i in range(4))
+        columns["x"] = [_as_int(v) for v in x1]
+        columns["y"] = [_as_int(v) for v in y1]
+        columns["width"] = [_as_int(v) for v in x2 - x1 + 1]
+        columns["height"] = [_as_int(v) for v in y2 - y1 + 1]
+        columns["confidence"] = [float(v) for v in rows.confidence]
+    for j, label in enumerate(request.plan.labels):
+        columns[label] = [float(v) for v in rows.scores[:, j]]
     return columns
 
 
-def _score_sources(sources, labels, face_selection, model, local_model_path, on_error):
-    """Load, detect and score; ``on_error`` is "raise" or "skip" (NaN row, warning)."""
-    vlm = load_model(model, local_model_path)
-    reasons: List[str] = []
-
-    def pictures():
-        for i, source in enumerate(sources):
-            try:
-                yield i, load_image(source)
-            except (ValueError, FileNotFoundError) as exc:
-                if on_error == "raise":
-                    raise
-                reasons.append(str(exc))
-                yield i, None
-
-    blocks, no_face = [], []
-    for rows, faceless, scores in score_stream(vlm, pictures(), labels, face_selection):
-        blocks.append(scores)
-        no_face.extend(sources[i] for i, none_found in zip(rows, faceless) if none_found)
-    scores = np.vstack(blocks) if blocks else np.zeros((0, len(labels)))
-    warn_skipped(reasons, "Could not read the image", "Those files were skipped; the others were scored.")
-    warn_skipped(no_face, "No face was found", NO_FACE_ADVICE)
-    return scores
+def _warn_unread(rows: Rows, name: Callable[[object], object], what: str, advice: str) -> None:
+    keys = list(rows.errors)
+    if not keys:
+        return
+    first = rows.errors[keys[0]]
+    warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"{advice} The first reason: {first}")
 
 
 def image_scores(
@@ -103,23 +164,45 @@ def image_scores(
     face_selection: str = "largest",
     model: str = "oai-base",
     local_model_path: Optional[str] = None,
-) -> Dict[str, List[float]]:
+    face_boxes: bool = False,
+    templates: Union[None, str, Sequence[str]] = None,
+    batch_size: Optional[int] = None,
+    device: Optional[str] = None,
+    progress: Optional[bool] = None,
+) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in each image.
 
     Args:
         image: a file path or http(s) URL, or a list of them.
         classes: at least two labels, any text in any script
             (``["joy", "anger", "surprise"]``).
-        face_selection: ``"largest"``, ``"left"``, ``"right"`` (which face to
-            score when there are several) or ``"none"`` (the whole image).
-        model: a registered name (see ``list_vision_models()``), or a Hugging
-            Face id.
+        face_selection: which face to score: ``"largest"``, ``"left"``,
+            ``"right"`` (by the box centre), ``"all"`` (every face, one row
+            each) or ``"none"`` (the whole image, no face search).
+        model: a registered name (see ``list_vision_models()``), a Hugging
+            Face id, or a model folder.
         local_model_path: a model folder on disk; nothing is downloaded.
+        face_boxes: with ``"largest"``, ``"left"`` or ``"right"``, add the
+            scored face's box (``x``, ``y``, ``width``, ``height`` in pixels
+            of the original picture) and the detector's ``confidence``.
+        templates: how labels are phrased for the text tower: ``None``
+            (verbatim, as transforEmotion), a template with one ``{}``
+            (``"a photo of a {} face."``), a list of them (their embeddings
+            are averaged), or a built-in set: ``"fer"``, ``"face"``.
+        batch_size: faces per forward pass (default 32, or
+            ``TRANSFOREMOTION_BATCH_SIZE``).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``; default: the
+            first of CUDA, MPS, CPU (or ``TRANSFOREMOTION_DEVICE``).
+        progress: a progress bar on 50 images or more (default on, or
+            ``TRANSFOREMOTION_PROGRESS=0`` for off).
 
     Returns:
-        A dict with one key per class, in the given order; each value is a
-        list with one probability per image, in input order. Each row sums to
-        1. Where no face is found the row is NaN and a warning names the image.
+        A dict of columns. One row per image, in input order, with one key per
+        class (each row sums to 1; NaN where no face was found, with a warning
+        naming the image). With ``face_selection="all"``: one row per face,
+        with ``image`` (the input as given), ``face`` (0, 1, ... left to
+        right), the box and ``confidence`` before the classes; an image with
+        no face keeps one row with NaN there.
 
     Raises:
         FileNotFoundError: an image path does not exist.
@@ -129,36 +212,17 @@ def image_scores(
         >>> scores = image_scores("face.jpg", ["joy", "anger"])  # doctest: +SKIP
         >>> scores  # doctest: +SKIP
         {'joy': [0.83], 'anger': [0.17]}
+        >>> image_scores("group.jpg", ["joy", "anger"], face_selection="all")  # doctest: +SKIP
+        {'image': ['group.jpg', 'group.jpg'], 'face': [0, 1], 'x': [40, 310], 'y': [52, 60],
+         'width': [88, 91], 'height': [88, 91], 'confidence': [0.99, 0.98], 'joy': [...], 'anger': [...]}
     """
-    labels = check_classes(classes)
-    check_face_selection(face_selection)
-    resolve_model(model, local_model_path)
-    sources = check_sources(image)
-    scores = _score_sources(sources, labels, face_selection, model, local_model_path, on_error="raise")
-    return as_columns(scores, labels)
-
-
-def list_image_files(dir: str, pattern: str = DEFAULT_IMAGE_PATTERN, recursive: bool = False) -> List[str]:
-    """Paths under ``dir`` whose file name matches ``pattern`` (case-insensitive), sorted."""
-    if not isinstance(dir, str) or not dir:
-        raise ValueError(f"dir must be the path of a folder; got {dir!r}.")
-    if not os.path.exists(dir):
-        raise FileNotFoundError(f"Folder not found: {dir}")
-    if not os.path.isdir(dir):
-        raise ValueError(f"{dir} is a file, not a folder. For single images use image_scores().")
-    try:
-        # Camera files are often .JPG: match regardless of case.
-        regex = re.compile(pattern, re.IGNORECASE)
-    except (re.error, TypeError) as exc:
-        raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc}).") from None
-    found = []
-    if recursive:
-        for root, dirs, files in os.walk(dir):
-            dirs.sort()
-            found.extend(os.path.join(root, f) for f in files if regex.search(f))
-    else:
-        found = [os.path.join(dir, f) for f in os.listdir(dir) if regex.search(f) and os.path.isfile(os.path.join(dir, f))]
-    return sorted(found)
+    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                       device, progress)
+    sources = _check_sources(image)
+    rows = _score(request, _read_images(sources, raise_errors=True), len(sources), "image", "image_scores")
+    warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
+    leading = {"image": lambda k: sources[k]} if face_selection == "all" else {}
+    return _columns(rows, request, leading)
 
 
 def image_scores_dir(
@@ -169,62 +233,69 @@ def image_scores_dir(
     recursive: bool = False,
     model: str = "oai-base",
     local_model_path: Optional[str] = None,
+    face_boxes: bool = False,
+    templates: Union[None, str, Sequence[str]] = None,
+    batch_size: Optional[int] = None,
+    device: Optional[str] = None,
+    progress: Optional[bool] = None,
 ) -> Dict[str, list]:
     """Scores for every image file in a folder.
 
     Args:
         dir: the folder.
-        classes, face_selection, model, local_model_path: as in ``image_scores``.
         pattern: regular expression matched against file names, ignoring case.
         recursive: also look in sub-folders.
+        classes, face_selection, model, local_model_path, face_boxes,
+        templates, batch_size, device, progress: as in ``image_scores``.
 
     Returns:
         A dict with ``image_id`` (the file name; the path relative to ``dir``
         when ``recursive``) then one key per class; one row per file, sorted
-        by path. A file that cannot be read gets a NaN row and a warning; the
-        run goes on.
+        by path (with ``face_selection="all"``: one row per face, as in
+        ``image_scores``). A file that cannot be read gets a row of NaN and a
+        warning; the run goes on.
 
     Example:
         >>> image_scores_dir("photos/", ["joy", "anger"])  # doctest: +SKIP
         {'image_id': ['a.jpg', 'b.png'], 'joy': [0.7, 0.4], 'anger': [0.3, 0.6]}
     """
-    labels = check_classes(classes)
-    check_face_selection(face_selection)
-    resolve_model(model, local_model_path)
-    if not isinstance(recursive, bool):
-        raise ValueError(f"recursive must be True or False; got {recursive!r}.")
+    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                       device, progress)
+    check_flag("recursive", recursive)
     paths = list_image_files(dir, pattern, recursive)
     ids = [os.path.relpath(p, dir) if recursive else os.path.basename(p) for p in paths]
     if not paths:
-        warnings.warn(
-            f"No file in {dir} matches the pattern {pattern!r}; the result is empty. "
-            "Check the folder, or pass recursive=True if the images are in sub-folders.",
-            TransforemotionWarning,
-            stacklevel=2,
-        )
-        return as_columns(np.zeros((0, len(labels))), labels, {"image_id": []})
-    scores = _score_sources(paths, labels, face_selection, model, local_model_path, on_error="skip")
-    return as_columns(scores, labels, {"image_id": ids})
+        warn(f"No file in {dir} matches the pattern {value(pattern)}; the result is empty. Check the folder, or "
+             f"use {arg('recursive', True)} if the images are in sub-folders.")
+        return _columns(Rows.empty(len(request.plan.labels)), request, {"image_id": ids.__getitem__})
+    rows = _score(request, _read_images(paths, raise_errors=False), len(paths), "image", "image_scores_dir")
+    _warn_unread(rows, ids.__getitem__, "image", "Those files have missing values; the others were scored.")
+    warn_skipped([ids[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
+    return _columns(rows, request, {"image_id": ids.__getitem__})
 
 
-def _check_flag(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False; got {value!r}.")
-    return value
-
-
-def _progress_bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    # Short runs finish before a bar is worth reading; TRANSFOREMOTION_PROGRESS=0 silences it everywhere.
-    show = enabled and total >= 50 and os.environ.get("TRANSFOREMOTION_PROGRESS", "1") != "0"
-    return tqdm(total=total, unit="frame", desc="video_scores", disable=not show, leave=False)
+def _frame_count_to_score(total: int, fps: float, start: float, end: float, uniform: bool, ffreq: int) -> int:
+    """With nframes left at its default: how many of transforEmotion's 100 frames the range can give."""
+    cut = not (start == 0 and end == -1)
+    first = int(start * fps) if cut else 0
+    last = total if end == -1 else min(int(end * fps), total)
+    available = last - first
+    if available <= 0:
+        return DEFAULT_NFRAMES  # nothing fits; sample_frame_indices says so
+    fit = available if uniform else (available - 1) // ffreq + 1
+    if fit >= DEFAULT_NFRAMES:
+        return DEFAULT_NFRAMES
+    how = "spread evenly over them" if uniform else f"every {ffreq}th frame ({arg('ffreq', ffreq)})"
+    warn(f"The video has {available} frames in the chosen range, too few for {int(DEFAULT_NFRAMES)} frames "
+         f"{how}, so the {fit} frames it has room for are scored. Give {arg('nframes')} to ask for an exact "
+         "number of frames (an error if the video is too short).")
+    return fit
 
 
 def video_scores(
     video: str,
     classes: Sequence[str],
-    nframes: int = 100,
+    nframes: int = DEFAULT_NFRAMES,
     face_selection: str = "largest",
     start: float = 0,
     end: float = -1,
@@ -237,15 +308,21 @@ def video_scores(
     model: str = "oai-base",
     local_model_path: Optional[str] = None,
     timestamps: bool = False,
-    progress: bool = True,
+    face_boxes: bool = False,
+    templates: Union[None, str, Sequence[str]] = None,
+    batch_size: Optional[int] = None,
+    device: Optional[str] = None,
+    progress: Optional[bool] = None,
 ) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in sampled frames of a video.
 
     Args:
         video: a video file, an http(s) link to a video file, or a web page
             such as a YouTube video (needs ``pip install 'transforemotion[youtube]'``).
-        classes, face_selection, model, local_model_path: as in ``image_scores``.
-        nframes: how many frames to score.
+        nframes: how many frames to score. Left at its default (100), a
+            shorter video is scored on the frames it has room for, with a
+            warning; a number given explicitly that the video cannot supply
+            is an error.
         start, end: seconds; score only this part (``end=-1``: to the end).
         uniform: spread the frames evenly over the range instead of every
             ``ffreq`` frames.
@@ -256,29 +333,35 @@ def video_scores(
         save_dir: the only folder anything is written to (created if needed).
         video_name: base name of saved files; no folders allowed.
         timestamps: add leading ``frame`` (index in the file) and ``time``
-            (seconds) columns.
-        progress: show a progress bar on runs of 50 frames or more.
+            (seconds) columns (always there with ``face_selection="all"``).
+        classes, face_selection, model, local_model_path, face_boxes,
+        templates, batch_size, device, progress: as in ``image_scores``.
 
     Returns:
         A dict with one key per class (after ``frame`` and ``time`` when
-        ``timestamps``); one row per sampled frame, NaN where no face was
-        found or the frame could not be decoded.
+        ``timestamps``); one row per sampled frame (per face with ``"all"``),
+        NaN where no face was found or the frame could not be decoded.
 
     Example:
         >>> video_scores("interview.mp4", ["joy", "anger"], nframes=3, timestamps=True)  # doctest: +SKIP
         {'frame': [0, 15, 30], 'time': [0.0, 0.5, 1.0], 'joy': [...], 'anger': [...]}
     """
-    labels = check_classes(classes)
-    check_face_selection(face_selection)
-    resolve_model(model, local_model_path)
-    for name, value in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
-                        ("timestamps", timestamps), ("progress", progress)):
-        _check_flag(name, value)
+    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                       device, progress)
+    explicit_nframes = nframes is not DEFAULT_NFRAMES
+    nframes = check_count("nframes", nframes)
+    ffreq = check_count("ffreq", ffreq)
+    start = check_seconds("start", start)
+    end = check_seconds("end", end, allow_end_marker=True)
+    if end != -1 and end <= start:
+        raise ValueError(f"{arg('end')} ({end:g} s) must be after {arg('start')} ({start:g} s), or "
+                         f"{value(-1)} for the end of the video.")
+    for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
+                       ("timestamps", timestamps)):
+        check_flag(name, flag)
     check_video_name(video_name)
-    if not isinstance(save_dir, str) or not save_dir:
-        raise ValueError(f"save_dir must be a folder path; got {save_dir!r}.")
-    if not isinstance(video, str) or not video:
-        raise ValueError(f"video must be a file path or an http(s) URL; got {video!r}.")
+    check_text("save_dir", save_dir, "a folder path")
+    check_text("video", video, "a video file path or an http(s) URL")
     if is_url(video):
         os.makedirs(save_dir, exist_ok=True)
         path, downloaded = fetch_video(video, save_dir, video_name), True
@@ -287,9 +370,11 @@ def video_scores(
     try:
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
+            if not explicit_nframes:
+                nframes = _frame_count_to_score(total, fps, start, end, uniform, ffreq)
             indices = sample_frame_indices(total, fps, nframes, start, end, uniform, ffreq)
-            return _score_video(capture, indices, fps, labels, face_selection, model, local_model_path,
-                                save_frames, save_dir, video_name, timestamps, progress, int(nframes))
+            return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
+                                timestamps, nframes)
         finally:
             capture.release()
     finally:
@@ -297,9 +382,8 @@ def video_scores(
             os.remove(path)
 
 
-def _score_video(capture, indices, fps, labels, face_selection, model, local_model_path,
-                 save_frames, save_dir, video_name, timestamps, progress, nframes):
-    vlm = load_model(model, local_model_path)
+def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir, video_name, timestamps,
+                 nframes) -> Dict[str, list]:
     if save_frames:
         os.makedirs(save_dir, exist_ok=True)
     undecoded: List[int] = []
@@ -308,32 +392,23 @@ def _score_video(capture, indices, fps, labels, face_selection, model, local_mod
         for row, frame in read_frames(capture, indices):
             if frame is None:
                 undecoded.append(indices[row])
-            elif save_frames:
+                yield Picture(row, None, "the frame could not be decoded")
+                continue
+            if save_frames:
                 cv2.imwrite(os.path.join(save_dir, f"{video_name}-frame-{row}.jpg"), frame[:, :, ::-1])
-            yield row, frame
+            yield Picture(row, frame)
 
-    blocks, no_face = [], []
-    with _progress_bar(len(indices), progress) as bar:
-        for rows, faceless, scores in score_stream(vlm, frames(), labels, face_selection):
-            blocks.append(scores)
-            no_face.extend(indices[r] for r, none_found in zip(rows, faceless) if none_found)
-            bar.update(len(rows))
-    scores = np.vstack(blocks) if blocks else np.zeros((0, len(labels)))
-
+    rows = _score(request, frames(), len(indices), "frame", "video_scores")
     if len(indices) < nframes:
-        warnings.warn(
-            f"uniform=True spaced the frames {indices[1] - indices[0] if len(indices) > 1 else 1} apart, so only "
-            f"{len(indices)} of the {nframes} requested frames fall inside the range (as in transforEmotion).",
-            TransforemotionWarning,
-            stacklevel=3,
-        )
+        step = indices[1] - indices[0] if len(indices) > 1 else 1
+        warn(f"{arg('uniform', True)} spaced the frames {step} apart, so only {len(indices)} of the {nframes} "
+             "requested frames fall inside the range (as in transforEmotion).")
     if undecoded:
-        warnings.warn(
-            f"{len(undecoded)} of {len(indices)} sampled frames could not be decoded (from frame {undecoded[0]} on); "
-            "the file looks truncated or damaged. Their rows are NaN; the frames before them were scored.",
-            TransforemotionWarning,
-            stacklevel=3,
-        )
-    warn_skipped([f"frame {i}" for i in no_face], "No face was found", NO_FACE_ADVICE)
-    leading = {"frame": list(indices), "time": [i / fps for i in indices]} if timestamps else None
-    return as_columns(scores, labels, leading)
+        warn(f"{len(undecoded)} of {len(indices)} sampled frames could not be decoded (from frame {undecoded[0]} "
+             "on); the file looks truncated or damaged. Their rows have missing values; the frames before them "
+             "were scored.")
+    warn_skipped([f"frame {indices[k]}" for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
+    leading: Dict[str, Callable[[object], object]] = {}
+    if timestamps or request.plan.face_selection == "all":
+        leading = {"frame": lambda k: int(indices[k]), "time": lambda k: indices[k] / fps}
+    return _columns(rows, request, leading)

@@ -16,8 +16,9 @@ from typing import Dict, List, Optional, Sequence
 
 from . import api
 from .faces import FACE_SELECTIONS
+from .media import list_image_files
 from .models import list_vision_models
-from .scoring import TransforemotionWarning
+from .messages import TransforemotionWarning
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +69,7 @@ def run_image(args) -> Dict[str, list]:
     files: List[str] = []
     for path in args.paths:
         if os.path.isdir(path):
-            files.extend(api.list_image_files(path, args.pattern, args.recursive))
+            files.extend(list_image_files(path, args.pattern, args.recursive))
         else:
             files.append(path)
     if not files:

@@ -29,9 +29,10 @@ from typing import Optional
 import cv2
 import numpy as np
 
-__all__ = ["FACE_SELECTIONS", "detect_faces", "find_faces_for", "select_face", "crop_face", "face_crop"]
+__all__ = ["FACE_SELECTIONS", "detect_faces", "find_faces_for", "select_face", "choose_faces", "crop_face", "face_crop"]
 
-FACE_SELECTIONS = ("largest", "left", "right", "none")
+# "all" scores every face (one row each); "none" the whole picture.
+FACE_SELECTIONS = ("largest", "left", "right", "all", "none")
 
 # Margin added around a detected face on every side, as a share of the box's
 # longer side: CLIP was trained on loosely framed pictures, and a crop that
@@ -257,7 +258,7 @@ def select_face(boxes: np.ndarray, face_selection: str) -> Optional[np.ndarray]:
         return boxes[int(np.argmin(centre))]
     if face_selection == "right":
         return boxes[int(np.argmax(centre))]
-    raise ValueError(f"face_selection must be one of {', '.join(FACE_SELECTIONS)}; got {face_selection!r}")
+    raise ValueError(f"select_face chooses one face: largest, left or right; got {face_selection!r}")
 
 
 def crop_face(image: np.ndarray, box: np.ndarray, padding: float = FACE_PADDING) -> np.ndarray:
@@ -287,6 +288,20 @@ def find_faces_for(image: np.ndarray, face_selection: str) -> np.ndarray:
         if len(quick):
             return quick
     return detect_faces(image)
+
+
+def choose_faces(image: np.ndarray, face_selection: str) -> np.ndarray:
+    """The faces to score, shape (n, 5) as from :func:`detect_faces`.
+
+    ``"all"``: every face, ordered left to right by the box centre (the
+    order of the result's ``face`` column). Otherwise at most one face.
+    ``"none"`` has no faces to choose: the caller scores the whole picture.
+    """
+    if face_selection == "all":
+        boxes = detect_faces(image)
+        return boxes[np.argsort((boxes[:, 0] + boxes[:, 2]) / 2, kind="stable")]
+    chosen = select_face(find_faces_for(image, face_selection), face_selection)
+    return np.zeros((0, 5)) if chosen is None else chosen[None, :]
 
 
 def face_crop(image: np.ndarray, face_selection: str) -> Optional[np.ndarray]:

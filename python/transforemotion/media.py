@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -14,7 +15,7 @@ from typing import BinaryIO, Optional, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["MAX_IMAGE_PIXELS", "MAX_DOWNLOAD_BYTES", "is_url", "load_image", "download", "fetch_url", "check_local_file"]
+__all__ = ["list_image_files", "MAX_IMAGE_PIXELS", "MAX_DOWNLOAD_BYTES", "is_url", "load_image", "download", "fetch_url", "check_local_file"]
 
 # Images above this many pixels are refused: a small file can declare a huge
 # canvas (a "decompression bomb") and exhaust memory when decoded. 100 MP is
@@ -172,3 +173,26 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise ValueError(f"{label} has no pixels.")
     return np.ascontiguousarray(rgb)
+
+
+def list_image_files(dir: str, pattern: str, recursive: bool = False) -> list:
+    """Paths under ``dir`` whose file name matches ``pattern`` (case-insensitive), sorted."""
+    if not isinstance(dir, str) or not dir:
+        raise ValueError(f"dir must be the path of a folder; got {dir!r}.")
+    if not os.path.exists(dir):
+        raise FileNotFoundError(f"Folder not found: {dir}")
+    if not os.path.isdir(dir):
+        raise ValueError(f"{dir} is a file, not a folder. For single images use image_scores().")
+    try:
+        # Camera files are often .JPG: match regardless of case.
+        regex = re.compile(pattern, re.IGNORECASE)
+    except (re.error, TypeError) as exc:
+        raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc}).") from None
+    found = []
+    if recursive:
+        for root, dirs, files in os.walk(dir):
+            dirs.sort()
+            found.extend(os.path.join(root, f) for f in files if regex.search(f))
+    else:
+        found = [os.path.join(dir, f) for f in os.listdir(dir) if regex.search(f) and os.path.isfile(os.path.join(dir, f))]
+    return sorted(found)

@@ -12,14 +12,19 @@ from __future__ import annotations
 import json
 import os
 import threading
+import contextlib
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from .messages import arg, value, warn
+from .prompts import apply_template
+
 __all__ = [
     "ModelSpec",
+    "ModelSource",
     "register_vision_model",
     "list_vision_models",
     "resolve_model",
@@ -107,49 +112,87 @@ def _detect_architecture(folder: str) -> str:
     return "clip"
 
 
-def resolve_model(model: str = "oai-base", local_model_path: Optional[str] = None) -> Tuple[str, str]:
-    """Decide where the weights come from. Returns (source, architecture).
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's weights come from, decided once per call and handed to the loader.
+
+    ``source`` is a Hugging Face id or an absolute folder; ``local_only`` means
+    nothing may be downloaded (a folder was given); ``name`` is what the user
+    asked for, for messages.
+    """
+
+    source: str
+    architecture: str
+    local_only: bool
+    name: str
+
+
+def resolve_model(model="oai-base", local_model_path: Optional[str] = None) -> ModelSource:
+    """Decide where the weights come from.
 
     ``local_model_path`` wins (a folder made by ``save_pretrained``; nothing is
     downloaded). Otherwise ``model`` is a registered alias, a Hugging Face id
-    containing ``/``, or an existing folder.
+    containing ``/``, or an existing folder. A :class:`ModelSource` is
+    returned unchanged, so callers may pass either.
     """
+    if isinstance(model, ModelSource):
+        return model
     if local_model_path is not None:
         if not isinstance(local_model_path, str) or not local_model_path:
-            raise ValueError("local_model_path must be the path of a model folder, or None.")
-        if not os.path.isdir(local_model_path):
-            raise FileNotFoundError(f"local_model_path does not exist or is not a folder: {local_model_path}")
-        if not os.path.isfile(os.path.join(local_model_path, "config.json")):
+            raise ValueError(f"{arg('local_model_path')} must be the path of a model folder, or {value(None)}; "
+                             f"got {value(local_model_path)}.")
+        folder = os.path.expanduser(local_model_path)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"{arg('local_model_path')} does not exist or is not a folder: {local_model_path}")
+        if not os.path.isfile(os.path.join(folder, "config.json")):
             raise ValueError(
-                f"{local_model_path} has no config.json, so it is not a saved model. Point local_model_path at the "
-                "folder written by save_pretrained() (or a downloaded Hugging Face snapshot)."
+                f"{local_model_path} has no config.json, so it is not a saved model. Point "
+                f"{arg('local_model_path')} at the folder written by save_pretrained() (or a downloaded Hugging Face "
+                "snapshot)."
             )
         spec = _REGISTRY.get(model) if isinstance(model, str) else None
-        arch = spec.architecture if spec is not None and spec.architecture != "clip" else _detect_architecture(local_model_path)
-        return local_model_path, arch
-    if not isinstance(model, str) or not model:
-        raise ValueError("model must be a registered name such as 'oai-base', a Hugging Face id, or a folder.")
+        arch = spec.architecture if spec is not None and spec.architecture != "clip" else _detect_architecture(folder)
+        return ModelSource(os.path.abspath(folder), arch, True, local_model_path)
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError(f"{arg('model')} must be a registered name such as {value('oai-base')}, a Hugging Face id, "
+                         f"or a folder; got {value(model)}.")
     if model in _REGISTRY:
         spec = _REGISTRY[model]
-        return spec.model_id, spec.architecture
-    if os.path.isdir(model):
-        return model, _detect_architecture(model)
-    if "/" in model and not model.startswith(("/", ".")):
-        return model, "clip"
+        if os.path.isdir(spec.model_id):
+            return ModelSource(os.path.abspath(spec.model_id), _detect_architecture(spec.model_id)
+                               if spec.architecture == "clip" else spec.architecture, True, model)
+        return ModelSource(spec.model_id, spec.architecture, False, model)
+    if os.path.isdir(os.path.expanduser(model)):
+        folder = os.path.abspath(os.path.expanduser(model))
+        return ModelSource(folder, _detect_architecture(folder), True, model)
+    if "/" in model and not model.startswith(("/", ".", "~")):
+        return ModelSource(model, "clip", False, model)
     raise ValueError(
-        f"Unknown model {model!r}. Known names: {', '.join(_REGISTRY)}. You can also give a Hugging Face id "
-        "('org/name'), a model folder via local_model_path, or add a name with register_vision_model()."
+        f"Unknown model {value(model)}. Known names: {', '.join(_REGISTRY)}. You can also give a Hugging Face id "
+        f"('org/name'), a model folder via {arg('local_model_path')}, or add a name with "
+        "register_vision_model()."
     )
 
 
 def select_device(device: Optional[str] = None) -> torch.device:
-    """CUDA, else Apple MPS, else CPU; ``TRANSFOREMOTION_DEVICE`` overrides (e.g. ``cpu``, ``cuda:1``)."""
-    choice = device or os.environ.get("TRANSFOREMOTION_DEVICE")
+    """``device``, else ``TRANSFOREMOTION_DEVICE``, else CUDA, Apple MPS or CPU, the first that exists."""
+    if device is not None and (not isinstance(device, str) or not device.strip()):
+        raise ValueError(f"{arg('device')} must be a device name such as {value('cpu')}, {value('cuda')} or "
+                         f"{value('cuda:1')}, or {value(None)} to choose automatically; got {value(device)}.")
+    where = arg("device", device) if device else f"TRANSFOREMOTION_DEVICE={os.environ.get('TRANSFOREMOTION_DEVICE')!r}"
+    choice = device or os.environ.get("TRANSFOREMOTION_DEVICE", "").strip()
     if choice:
         try:
-            return torch.device(choice)
+            chosen = torch.device(choice)
         except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"TRANSFOREMOTION_DEVICE={choice!r} is not a device torch knows ({exc}).") from None
+            raise ValueError(f"{where} is not a device torch knows ({exc}). Use cpu, cuda, cuda:N or mps.") from None
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"{where} asks for a CUDA GPU, but torch finds none on this machine. Use cpu, or set up "
+                             "the GPU environment (the installer's --gpu cuda; see the README's set-up section).")
+        mps = getattr(torch.backends, "mps", None)
+        if chosen.type == "mps" and (mps is None or not mps.is_available()):
+            raise ValueError(f"{where} asks for Apple's MPS, which is not available here. Use cpu.")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -203,6 +246,40 @@ def _read_preprocessing(folder_or_id: str, local_only: bool, default_size: int):
     return size, mean, std
 
 
+# The centre crop only ever keeps a square of the shorter side; a picture more
+# elongated than this is first cut to a central window of this many short
+# sides, so that a 1 x 1,000,000 strip is not resized to 224 x 224,000,000.
+MAX_ASPECT = 3
+
+
+def _central_window(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    if w > MAX_ASPECT * h:
+        keep = MAX_ASPECT * h
+        left = (w - keep) // 2
+        return img[:, left : left + keep]
+    if h > MAX_ASPECT * w:
+        keep = MAX_ASPECT * w
+        top = (h - keep) // 2
+        return img[top : top + keep]
+    return img
+
+
+def _text_token_limit(model, tokenizer, default: int = 77) -> int:
+    """The longest token sequence the text tower takes: its position table, or the tokenizer's own cap."""
+    limits = []
+    config = getattr(model, "config", None)
+    for cfg in (getattr(config, "text_config", None), config):
+        n = getattr(cfg, "max_position_embeddings", None)
+        if isinstance(n, int) and n > 0:
+            limits.append(n)
+            break
+    n = getattr(tokenizer, "model_max_length", None)
+    if isinstance(n, int) and 0 < n < 1_000_000:
+        limits.append(n)
+    return min(limits) if limits else default
+
+
 class VisionLanguageModel:
     """A loaded model behind one small interface.
 
@@ -220,30 +297,51 @@ class VisionLanguageModel:
         self.image_size = int(image_size)
         self.architecture = architecture
         self.logit_scale = float(logit_scale)
+        self.max_text_tokens = _text_token_limit(model, tokenizer)
         self._mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255.0
-        self._text_cache: Dict[Tuple[str, ...], torch.Tensor] = {}
+        self._text_cache: Dict[tuple, torch.Tensor] = {}
         self._lock = threading.Lock()
 
     # -- text -----------------------------------------------------------------
-    def embed_texts(self, labels: Sequence[str]) -> torch.Tensor:
-        """Unit vectors for the labels, computed once per label set and reused."""
-        key = tuple(labels)
+    def embed_texts(self, labels: Sequence[str], templates: Optional[Sequence[str]] = None) -> torch.Tensor:
+        """One unit vector per label, computed once per (labels, templates) and reused.
+
+        With templates, each label is put into every template, the sentences
+        are embedded and normalised, and the label's vector is their mean,
+        normalised again (CLIP's prompt ensembling).
+        """
+        key = (tuple(labels), None if templates is None else tuple(templates))
         with self._lock:
             cached = self._text_cache.get(key)
         if cached is not None:
             return cached
+        texts = list(labels) if templates is None else [apply_template(t, label) for label in labels for t in templates]
+        features = torch.cat([self._encode_texts(texts[i : i + 256]) for i in range(0, len(texts), 256)])
+        if templates is not None:
+            features = features.view(len(labels), len(templates), -1).mean(dim=1)
+            features = torch.nn.functional.normalize(features, dim=-1)
+        with self._lock:
+            self._text_cache[key] = features
+        return features
+
+    def _encode_texts(self, texts: List[str]) -> torch.Tensor:
+        limit = self.max_text_tokens
+        lengths = [len(ids) for ids in self.tokenizer(texts, truncation=False, verbose=False)["input_ids"]]
+        too_long = [t for t, n in zip(texts, lengths) if n > limit]
+        if too_long:
+            shown = "; ".join(repr(t if len(t) <= 60 else t[:57] + "...") for t in too_long[:3])
+            warn(f"{len(too_long)} label text(s) are longer than the {limit} tokens this model reads, so only their "
+                 f"beginning is used: {shown}. Shorten the label (the column name can stay as it is if you score "
+                 "with a shorter label and rename the column).")
         with torch.inference_mode():
-            tokens = self.tokenizer(list(labels), padding=True, truncation=True, return_tensors="pt")
+            tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=limit, return_tensors="pt")
             tokens = {k: v.to(self.device) for k, v in tokens.items() if k in ("input_ids", "attention_mask")}
             if self.architecture == "eva":
                 features = self.model.encode_text(tokens["input_ids"])
             else:
                 features = _as_tensor(self.model.get_text_features(**tokens))
-            features = torch.nn.functional.normalize(features.float(), dim=-1)
-        with self._lock:
-            self._text_cache[key] = features
-        return features
+            return torch.nn.functional.normalize(features.float(), dim=-1)
 
     # -- images ---------------------------------------------------------------
     def pixel_values(self, images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -257,6 +355,7 @@ class VisionLanguageModel:
         size = self.image_size
         out = torch.empty((len(images), 3, size, size), dtype=torch.float32, device=self.device)
         groups: Dict[Tuple[int, int], List[int]] = {}
+        images = [_central_window(img) for img in images]
         for i, img in enumerate(images):
             groups.setdefault(img.shape[:2], []).append(i)
         for (h, w), idx in groups.items():
@@ -304,28 +403,61 @@ def clear_model_cache() -> None:
 
 
 def load_model(
-    model: str = "oai-base",
+    model="oai-base",
     local_model_path: Optional[str] = None,
     device: Optional[str] = None,
     dtype: Optional[torch.dtype] = None,
 ) -> VisionLanguageModel:
-    """Load a model once per process; the cache key is (source, architecture, device, dtype)."""
-    source, architecture = resolve_model(model, local_model_path)
+    """Load a model once per process; the cache key is (source, architecture, device, dtype).
+
+    ``model`` is a name, id or folder as in :func:`resolve_model`, or an
+    already resolved :class:`ModelSource`.
+    """
+    spec = resolve_model(model, local_model_path)
     dev = select_device(device)
     dt = dtype or _default_dtype(dev)
-    key = (os.path.abspath(source) if os.path.isdir(source) else source, architecture, str(dev), str(dt))
+    key = (spec.source, spec.architecture, str(dev), str(dt))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
-        local_only = local_model_path is not None or os.path.isdir(source)
-        if architecture == "eva":
-            loaded = _load_eva(source, dev, dt, local_only)
-        else:
-            loaded = _load_dual_encoder(source, dev, dt, local_only, architecture)
+        with _quiet_transformers():
+            if spec.architecture == "eva":
+                loaded = _load_eva(spec.source, dev, dt, spec.local_only)
+            else:
+                loaded = _load_dual_encoder(spec.source, dev, dt, spec.local_only, spec.architecture)
         loaded.key = key
         _CACHE[key] = loaded
         return loaded
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """transformers' log lines and progress bars off while a model loads, then exactly as they were.
+
+    A library should not change another library's settings for good; loads
+    run one at a time under the cache lock, so saving and restoring here is safe.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    bars = transformers_logging.is_progress_bar_enabled()
+    try:
+        from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+        hub_bars_off = are_progress_bars_disabled()
+    except ImportError:  # pragma: no cover - huggingface_hub always comes with transformers
+        hub_bars_off = None
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bars:
+            transformers_logging.enable_progress_bar()
+        if hub_bars_off is not None:
+            (disable_progress_bars if hub_bars_off else enable_progress_bars)()
 
 
 def _load_dual_encoder(source, device, dtype, local_only, architecture) -> VisionLanguageModel:
