@@ -26,7 +26,7 @@ from .messages import arg, value, warn
 from .models import ModelSource, load_model, resolve_model, select_device
 from .prompts import resolve_templates
 from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
-from .video import check_video_name, fetch_video, open_video, read_frames, sample_frame_indices
+from .video import DEFAULT_NFRAMES, check_video_name, fetch_video, frames_to_score, open_video, read_frames
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
 
@@ -44,16 +44,6 @@ def _no_face_advice() -> str:
     return f"To score the whole picture instead, use {arg('face_selection', 'none')}."
 
 
-class _DefaultFrameCount(int):
-    """transforEmotion's default of 100 frames, told apart from an explicit ``nframes=100``.
-
-    Left at the default, a short clip is scored on the frames it has (up to
-    100) instead of being refused; an explicit count that cannot be met is
-    an error.
-    """
-
-
-DEFAULT_NFRAMES = _DefaultFrameCount(100)
 
 
 @dataclass(frozen=True)
@@ -274,24 +264,6 @@ def image_scores_dir(
     return _columns(rows, request, {"image_id": ids.__getitem__})
 
 
-def _frame_count_to_score(total: int, fps: float, start: float, end: float, uniform: bool, ffreq: int) -> int:
-    """With nframes left at its default: how many of transforEmotion's 100 frames the range can give."""
-    cut = not (start == 0 and end == -1)
-    first = int(start * fps) if cut else 0
-    last = total if end == -1 else min(int(end * fps), total)
-    available = last - first
-    if available <= 0:
-        return DEFAULT_NFRAMES  # nothing fits; sample_frame_indices says so
-    fit = available if uniform else (available - 1) // ffreq + 1
-    if fit >= DEFAULT_NFRAMES:
-        return DEFAULT_NFRAMES
-    how = "spread evenly over them" if uniform else f"every {ffreq}th frame ({arg('ffreq', ffreq)})"
-    warn(f"The video has {available} frames in the chosen range, too few for {int(DEFAULT_NFRAMES)} frames "
-         f"{how}, so the {fit} frames it has room for are scored. Give {arg('nframes')} to ask for an exact "
-         "number of frames (an error if the video is too short).")
-    return fit
-
-
 def video_scores(
     video: str,
     classes: Sequence[str],
@@ -370,11 +342,9 @@ def video_scores(
     try:
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
-            if not explicit_nframes:
-                nframes = _frame_count_to_score(total, fps, start, end, uniform, ffreq)
-            indices = sample_frame_indices(total, fps, nframes, start, end, uniform, ffreq)
+            indices = frames_to_score(total, fps, nframes if explicit_nframes else None, start, end, uniform, ffreq)
             return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
-                                timestamps, nframes)
+                                timestamps, nframes if explicit_nframes else len(indices))
         finally:
             capture.release()
     finally:

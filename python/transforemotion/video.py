@@ -21,8 +21,11 @@ import cv2
 import numpy as np
 
 from .media import check_local_file, download, is_url
+from .messages import arg, warn
 
 __all__ = [
+    "DEFAULT_NFRAMES",
+    "frames_to_score",
     "sample_frame_indices",
     "open_video",
     "read_frames",
@@ -111,6 +114,39 @@ def sample_frame_indices(
             f"{needed}. Lower nframes or ffreq, or use uniform=True to spread the frames over the range."
         )
     return [first + i * step for i in range(nframes)]
+
+
+class _DefaultFrameCount(int):
+    """transforEmotion's default of 100 frames, told apart from an explicit ``nframes=100``.
+
+    Left at the default, a short clip is scored on the frames it has (up to
+    100) instead of being refused; an explicit count that cannot be met is
+    an error.
+    """
+
+
+DEFAULT_NFRAMES = _DefaultFrameCount(100)
+
+
+def frames_to_score(total_frames: int, fps: float, nframes: Optional[int], start: float = 0, end: float = -1,
+                    uniform: bool = False, ffreq: int = 15) -> List[int]:
+    """The frames ``video_scores`` scores: :func:`sample_frame_indices`, except that
+    ``nframes=None`` (the caller left it at its default) means "up to 100, as
+    many as the range has room for", with one warning when that is fewer."""
+    if nframes is not None:
+        return sample_frame_indices(total_frames, fps, nframes, start, end, uniform, ffreq)
+    cut = not (start == 0 and end == -1)
+    first = int(start * fps) if cut else 0
+    last = total_frames if end == -1 else min(int(end * fps), total_frames)
+    available = last - first
+    fit = available if uniform else (available - 1) // ffreq + 1
+    if 0 < fit < DEFAULT_NFRAMES:
+        how = "spread evenly over them" if uniform else f"every {ffreq}th frame ({arg('ffreq', ffreq)})"
+        warn(f"The video has {available} frames in the chosen range, too few for {int(DEFAULT_NFRAMES)} frames "
+             f"{how}, so the {fit} frames it has room for are scored. Give {arg('nframes')} to ask for an exact "
+             "number of frames (an error if the video is too short).")
+        return sample_frame_indices(total_frames, fps, fit, start, end, uniform, ffreq)
+    return sample_frame_indices(total_frames, fps, int(DEFAULT_NFRAMES), start, end, uniform, ffreq)
 
 
 def open_video(path: str) -> Tuple[cv2.VideoCapture, int, float]:
