@@ -11,6 +11,7 @@ turns into a table.
 """
 
 from .api import image_scores, image_scores_dir, video_scores
+from .corpus import read_corpus, score_corpus
 from .models import list_vision_models, register_vision_model
 from .messages import TransforemotionWarning
 from .prompts import TEMPLATE_SETS
@@ -21,6 +22,8 @@ __all__ = [
     "image_scores",
     "image_scores_dir",
     "video_scores",
+    "score_corpus",
+    "read_corpus",
     "list_vision_models",
     "register_vision_model",
     "TransforemotionWarning",
