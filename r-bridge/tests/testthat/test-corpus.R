@@ -1,0 +1,95 @@
+# corpus_scores() and read_corpus(): argument checks in R, then the real Python engine.
+
+classes <- c("joy", "very angry", "surprise")
+
+test_that("corpus_scores checks types, lengths and NA before calling Python", {
+  expect_error(corpus_scores(42, c("joy", "anger"), tempdir()), "`inputs` must be a character vector",
+               class = "transforemotion_argument_error")
+  expect_error(corpus_scores(c("a.mp4", NA), c("joy", "anger"), tempdir()), "`inputs`")
+  expect_error(corpus_scores("videos", c("joy", NA), tempdir()), "`classes`")
+  expect_error(corpus_scores("videos", c("joy", "anger"), c("a", "b")), "`output_dir` must be a single")
+  expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), nframes = NA), "`nframes`")
+  expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), overwrite = NA), "`overwrite` must be TRUE")
+  expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), templates = character()), "`templates`")
+  expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), workers = c(1, 2)), "`workers`")
+  expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), progress = "yes"), "`progress`")
+  expect_error(read_corpus(NA_character_), "`output_dir`")
+})
+
+test_that("corpus_scores has Python's arguments and defaults", {
+  skip_if_no_python()
+  transforEmotionBridge:::te_module()
+  main <- reticulate::py_run_string(paste(
+    "import inspect, transforemotion",
+    "def _plain(v):",
+    "    return v if v is None or isinstance(v, (bool, str, float)) else int(v)",
+    "corpus_defaults = {n: '<required>' if p.default is p.empty else _plain(p.default)",
+    "                   for n, p in inspect.signature(transforemotion.score_corpus).parameters.items()}",
+    "corpus_names = list(corpus_defaults)",
+    sep = "\n"
+  ))
+  expect_identical(names(formals(corpus_scores)), main$corpus_names)
+  r_defaults <- formals(corpus_scores)
+  for (name in main$corpus_names) {
+    python_default <- main$corpus_defaults[[name]]
+    if (identical(python_default, "<required>")) next
+    expect_equal(eval(r_defaults[[name]]), python_default, info = name)
+  }
+  expect_identical(names(formals(read_corpus)), "output_dir")
+})
+
+test_that("corpus_scores scores videos and images; read_corpus gives video_scores' rows", {
+  skip_if_no_python()
+  folder <- file.path(tempdir(), "corpus-in")
+  dir.create(folder, showWarnings = FALSE)
+  file.copy(test_video(), file.path(folder, "clip.avi"), overwrite = TRUE)
+  file.copy(face_image(), file.path(folder, "face.jpg"), overwrite = TRUE)
+  out <- file.path(tempdir(), "corpus-out")
+  unlink(out, recursive = TRUE)
+
+  units <- expect_invisible(suppressWarnings(
+    corpus_scores(folder, classes, out, nframes = 6, ffreq = 5, unit_size = 4, local_model_path = tiny_model(),
+                  progress = FALSE)
+  ))
+  expect_s3_class(units, "data.frame")
+  expect_identical(units$kind, c("video", "video", "images"))
+  expect_identical(units$status, rep("scored", 3))
+
+  expect_no_warning(scores <- read_corpus(out))
+  expect_identical(names(scores), c("source", "frame", "time", classes))
+  expect_identical(scores$source, c(rep("clip.avi", 6), "face.jpg"))
+  expect_identical(scores$frame, c(seq(0L, 25L, by = 5L), NA))
+  expect_true(is.na(scores$time[7]))
+
+  video <- suppressWarnings(video_scores(test_video(), classes, nframes = 6, ffreq = 5,
+                                         local_model_path = tiny_model()))
+  expect_equal(as.matrix(scores[1:6, classes]), as.matrix(video), ignore_attr = TRUE, tolerance = 1e-6)
+  expect_equal(scores$time[1:6], attr(video, "time"))
+
+  # The same call again skips everything; changing the classes is refused with a Python message.
+  again <- corpus_scores(folder, classes, out, nframes = 6, ffreq = 5, unit_size = 4,
+                         local_model_path = tiny_model(), progress = FALSE)
+  expect_identical(again$status, rep("skipped", 3))
+  expect_error(corpus_scores(folder, c("joy", "fear"), out, nframes = 6, ffreq = 5, unit_size = 4,
+                             local_model_path = tiny_model(), progress = FALSE),
+               "holds a corpus scored with other arguments", class = "transforemotion_python_error")
+})
+
+test_that("a file that cannot be read is a failure with one warning; the rest is scored", {
+  skip_if_no_python()
+  missing <- file.path(tempdir(), "no-such-video.avi")
+  out <- file.path(tempdir(), "corpus-failures")
+  unlink(out, recursive = TRUE)
+  expect_warning(
+    units <- corpus_scores(c(face_image(), missing), classes, out, local_model_path = tiny_model(),
+                           progress = FALSE),
+    "1 of 2 units could not be scored"
+  )
+  expect_identical(units$status, c("scored", "failed"))
+  expect_match(units$reason[2], "not found")
+  failures <- utils::read.csv(file.path(out, "failures.csv"))
+  expect_identical(failures$source, missing)
+  expect_warning(scores <- read_corpus(out), "incomplete")
+  expect_identical(scores$source, face_image())
+  expect_false(anyNA(scores[, classes]))
+})
