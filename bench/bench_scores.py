@@ -27,7 +27,8 @@ import torch
 from PIL import Image
 
 import transforemotion as te
-from transforemotion import models, scoring
+from transforemotion import models
+from transforemotion.checks import DEFAULT_BATCH_SIZE
 from transforemotion.testing import build_clip_vit_b32
 
 CLASSES = ["joy", "sadness", "anger", "fear", "surprise", "disgust", "contempt"]
@@ -71,8 +72,8 @@ def floor_seconds(vlm, count):
     if vlm.device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    for i in range(0, count, scoring.BATCH_SIZE):
-        vlm.embed_pixels(pixels[i : i + scoring.BATCH_SIZE]).cpu()
+    for i in range(0, count, DEFAULT_BATCH_SIZE):
+        vlm.embed_pixels(pixels[i : i + DEFAULT_BATCH_SIZE]).cpu()
     if vlm.device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start
@@ -112,9 +113,9 @@ def main(argv=None):
     cpu = platform.processor() or platform.machine()
     gpu = torch.cuda.get_device_name(0) if vlm.device.type == "cuda" else "none"
     print(f"machine: {os.cpu_count()} CPU cores ({cpu}), GPU {gpu}; torch {torch.__version__} "
-          f"threads {torch.get_num_threads()}; device {vlm.device}, {vlm.dtype}; batch {scoring.BATCH_SIZE}")
+          f"threads {torch.get_num_threads()}; device {vlm.device}, {vlm.dtype}; batch {DEFAULT_BATCH_SIZE}")
     vlm.embed_texts(CLASSES)
-    floor_seconds(vlm, min(8, scoring.BATCH_SIZE))  # warm-up
+    floor_seconds(vlm, min(8, DEFAULT_BATCH_SIZE))  # warm-up
 
     if args.only in (None, "images"):
         folder = os.path.join(work, "images")

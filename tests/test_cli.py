@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -63,3 +64,78 @@ def test_installed_entry_point_lists_models():
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "name,model_id,architecture,description"
     assert "oai-base,openai/clip-vit-base-patch32" in done.stdout
+
+
+# --- the shell's own spelling, runs that go on, outputs that are checked -----------------------
+
+def test_errors_speak_in_flags_not_python(capsys, tiny_model, image_dir):
+    code, out, err = run(capsys, "image", str(image_dir / "astronaut.jpg"), "--classes", *CLASSES,
+                         "--face-selection", "none", "--face-boxes", "--local-model-path", tiny_model)
+    assert code == 2 and out == ""
+    assert "--face-boxes" in err and "--face-selection none" in err
+    assert "face_boxes" not in err and "True" not in err
+    code, _, err = run(capsys, "image", str(image_dir / "astronaut.jpg"), "--classes", "joy",
+                       "--local-model-path", tiny_model)
+    assert code == 2 and "--classes" in err and "['joy']" not in err
+
+
+def test_a_folder_run_goes_on_past_an_unreadable_file(capsys, tiny_model, image_dir, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes((image_dir / "astronaut.jpg").read_bytes())
+    (folder / "b.jpg").write_bytes(b"not a picture at all")
+    code, out, err = run(capsys, "image", str(folder), "--classes", *CLASSES, "--local-model-path", tiny_model)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["image"].rsplit("/", 1)[-1] for r in rows] == ["a.jpg", "b.jpg"]
+    assert rows[0]["joy"] != "NA" and rows[1]["joy"] == "NA"
+    assert "b.jpg" in err and err.count("\n") <= 2 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["missing-folder/out.csv", "."])
+def test_bad_output_file_is_refused_before_any_work(capsys, tiny_model, image_dir, tmp_path, where):
+    target = str(tmp_path / where)
+    code, out, err = run(capsys, "image", str(image_dir / "astronaut.jpg"), "--classes", *CLASSES,
+                         "--local-model-path", tiny_model, "-o", target)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "--output" in err and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "missing-folder")
+
+
+def test_all_faces_from_the_shell(capsys, tiny_model, image_dir):
+    code, out, _ = run(capsys, "image", str(image_dir / "two_faces.png"), "--classes", *CLASSES,
+                       "--face-selection", "all", "--templates", "fer", "--local-model-path", tiny_model)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["face"] for r in rows] == ["0", "1"]
+    assert list(rows[0])[:8] == ["image", "face", "x", "y", "width", "height", "confidence", "joy"]
+    api = te.image_scores(str(image_dir / "two_faces.png"), CLASSES, face_selection="all", templates="fer",
+                          local_model_path=tiny_model)
+    assert float(rows[1]["joy"]) == pytest.approx(api["joy"][1])
+
+
+def test_models_as_json(capsys):
+    code, out, _ = run(capsys, "models", "--format", "json")
+    assert code == 0 and json.loads(out)["name"][:2] == ["oai-base", "oai-large"]
+
+
+def test_help_shows_defaults_for_every_option():
+    done = subprocess.run([sys.executable, "-m", "transforemotion", "video", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    for expected in ("--nframes N how many frames", "up to 100", "--ffreq N take every N-th frame (default: 15)",
+                     "(default: temp/)", "--save-frames write the sampled frames"):
+        assert expected in text, expected
+
+
+def test_short_clip_with_default_nframes_from_a_real_shell(tiny_model, face_video, tmp_path):
+    out = tmp_path / "scores.csv"
+    done = subprocess.run([sys.executable, "-m", "transforemotion", "video", face_video, "--classes", *CLASSES,
+                           "--face-selection", "none", "--local-model-path", tiny_model, "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with out.open() as fh:
+        assert [r["frame"] for r in csv.DictReader(fh)] == ["0", "15", "30", "45"]
+    assert "--nframes" in done.stderr and "nframes=" not in done.stderr
+    assert "Loading weights" not in done.stderr  # no third-party progress bars

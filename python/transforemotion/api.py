@@ -195,8 +195,11 @@ def image_scores(
         no face keeps one row with NaN there.
 
     Raises:
-        FileNotFoundError: an image path does not exist.
-        ValueError: an image cannot be read, or an argument is invalid.
+        FileNotFoundError: an image path does not exist (checked for every
+            path before any work).
+        ValueError: an argument is invalid, or the one image given cannot be
+            read. In a list, an image that cannot be read (not an image, a
+            URL that fails) gets a row of NaN and a warning instead.
 
     Example:
         >>> scores = image_scores("face.jpg", ["joy", "anger"])  # doctest: +SKIP
@@ -209,7 +212,10 @@ def image_scores(
     request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        device, progress)
     sources = _check_sources(image)
-    rows = _score(request, _read_images(sources, raise_errors=True), len(sources), "image", "image_scores")
+    # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
+    one = isinstance(image, str)
+    rows = _score(request, _read_images(sources, raise_errors=one), len(sources), "image", "image_scores")
+    _warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
     warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
     leading = {"image": lambda k: sources[k]} if face_selection == "all" else {}
     return _columns(rows, request, leading)

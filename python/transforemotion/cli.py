@@ -1,6 +1,10 @@
 """Command line: ``transforemotion image|video|models ...``.
 
-A thin layer: parse arguments, call the public functions, print a table.
+A thin layer: parse the flags, call the public functions, write a table.
+Messages are spelled for the shell (``--face-selection none``, not
+``face_selection="none"``); bad input exits with status 2 and one line on
+standard error; items that cannot be scored are one-line warnings and rows
+with ``NA``, and the rest of the run goes on.
 """
 
 from __future__ import annotations
@@ -11,61 +15,110 @@ import json
 import math
 import os
 import sys
+import tempfile
 import warnings
 from typing import Dict, List, Optional, Sequence
 
 from . import api
 from .faces import FACE_SELECTIONS
 from .media import list_image_files
+from .messages import TransforemotionWarning, caller
 from .models import list_vision_models
-from .messages import TransforemotionWarning
+from .prompts import TEMPLATE_SETS
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show each option's default, and keep the epilog's line breaks."""
+
+
+def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", nargs="+", required=True, metavar="LABEL",
                         help="two or more labels, e.g. --classes joy anger 'deep sadness'")
     parser.add_argument("--face-selection", default="largest", choices=FACE_SELECTIONS,
-                        help="which face to score; 'none' scores the whole picture (default: largest)")
-    parser.add_argument("--model", default="oai-base", help="registered name or Hugging Face id (default: oai-base)")
-    parser.add_argument("--local-model-path", default=None, help="model folder on disk; nothing is downloaded")
-    parser.add_argument("--format", default="csv", choices=("csv", "json"), help="output format (default: csv)")
-    parser.add_argument("--output", "-o", default=None, help="write to this file instead of standard output")
+                        help="which face to score: the largest, the leftmost or rightmost, every face (one row each), "
+                             "or none (the whole picture)")
+    parser.add_argument("--face-boxes", action="store_true",
+                        help="add the scored face's box (x, y, width, height) and the detector's confidence")
+    parser.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
+                        help="phrase each label with these templates (one {} where the label goes; their embeddings "
+                             f"are averaged) or a built-in set: {', '.join(TEMPLATE_SETS)}; default: labels as given")
+    parser.add_argument("--model", default="oai-base", help="registered name (see `transforemotion models`), "
+                                                             "Hugging Face id, or model folder")
+    parser.add_argument("--local-model-path", default=None, metavar="FOLDER",
+                        help="model folder on disk; nothing is downloaded")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="faces per forward pass (default: 32, or TRANSFOREMOTION_BATCH_SIZE)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:1 or mps (default: the first of CUDA, MPS and CPU that exists)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_output_options(parser)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", default="csv", choices=("csv", "json"), help="output format")
+    parser.add_argument("--output", "-o", default=None, metavar="FILE",
+                        help="write to this file (in an existing folder) instead of standard output")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="transforemotion",
         description="Zero-shot emotion scores for faces in images and video with CLIP-style models.",
+        epilog="Examples:\n"
+               "  transforemotion image face.jpg photos/ --classes joy anger surprise > scores.csv\n"
+               "  transforemotion video interview.mp4 --classes joy anger --ffreq 25 -o scores.csv\n"
+               "  transforemotion models",
+        formatter_class=_Formatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    image = commands.add_parser("image", help="score image files, URLs, or folders of images")
+    image = commands.add_parser("image", help="score image files, URLs, or folders of images",
+                                formatter_class=_Formatter)
     image.add_argument("paths", nargs="+", metavar="PATH", help="image files, http(s) URLs, or folders")
-    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN, help="file-name pattern for folders")
+    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                       help="regular expression for the file names taken from folders (ignoring case)")
     image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
-    _add_model_options(image)
+    _add_scoring_options(image)
 
-    video = commands.add_parser("video", help="score sampled frames of a video file or URL")
-    video.add_argument("path", metavar="PATH", help="video file or http(s) URL")
-    video.add_argument("--nframes", type=int, default=100)
-    video.add_argument("--start", type=float, default=0, help="seconds")
-    video.add_argument("--end", type=float, default=-1, help="seconds; -1 for the end")
-    video.add_argument("--uniform", action="store_true", help="spread frames evenly instead of every --ffreq")
-    video.add_argument("--ffreq", type=int, default=15)
-    video.add_argument("--save-video", action="store_true")
-    video.add_argument("--save-frames", action="store_true")
-    video.add_argument("--save-dir", default="temp/")
-    video.add_argument("--video-name", default="temp")
-    video.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_model_options(video)
+    video = commands.add_parser("video", help="score sampled frames of a video file or URL",
+                                formatter_class=_Formatter)
+    video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
+    video.add_argument("--nframes", type=int, default=None, metavar="N",
+                       help="how many frames to score (default: up to 100, as many as the video has room for; "
+                            "an N the video cannot supply is an error)")
+    video.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
+    video.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
+    video.add_argument("--start", type=float, default=0, metavar="SECONDS", help="score from here")
+    video.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="score up to here; -1: the end")
+    video.add_argument("--save-video", action="store_true", help="keep a downloaded video in --save-dir")
+    video.add_argument("--save-frames", action="store_true",
+                       help="write the sampled frames as NAME-frame-I.jpg in --save-dir")
+    video.add_argument("--save-dir", default="temp/", metavar="FOLDER",
+                       help="the only folder anything is written to (made only when something is written)")
+    video.add_argument("--video-name", default="temp", metavar="NAME", help="base name of saved files")
+    _add_scoring_options(video)
 
-    commands.add_parser("models", help="list the registered models")
+    models = commands.add_parser("models", help="list the registered models", formatter_class=_Formatter)
+    _add_output_options(models)
     return parser
 
 
+def _templates(args):
+    if args.templates is None:
+        return None
+    return args.templates[0] if len(args.templates) == 1 else args.templates
+
+
+def _scoring_kwargs(args) -> dict:
+    return dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
+                face_boxes=args.face_boxes, templates=_templates(args), batch_size=args.batch_size,
+                device=args.device, progress=False if args.quiet else None)
+
+
 def run_image(args) -> Dict[str, list]:
-    """Score every PATH; a folder contributes its matching files, by name."""
-    table: Dict[str, list] = {"image": []}
+    """Score every PATH; a folder contributes its matching files, by name. Unreadable files get NA rows."""
     files: List[str] = []
     for path in args.paths:
         if os.path.isdir(path):
@@ -73,32 +126,63 @@ def run_image(args) -> Dict[str, list]:
         else:
             files.append(path)
     if not files:
-        raise ValueError("No image files found in the given folders; check --pattern or use --recursive.")
-    scores = api.image_scores(files, args.classes, args.face_selection, args.model, args.local_model_path)
-    table["image"] = files
-    table.update(scores)
-    return table
+        raise ValueError("No image files found in the given folders; check --pattern, or add --recursive.")
+    # A list, even of one file, so that an unreadable file is a row of NA and a warning, not the end of the run.
+    scores = api.image_scores(files, args.classes, **_scoring_kwargs(args))
+    return scores if "image" in scores else {"image": files, **scores}
 
 
 def run_video(args) -> Dict[str, list]:
+    kwargs = {} if args.nframes is None else {"nframes": args.nframes}
     return api.video_scores(
-        args.path, args.classes, nframes=args.nframes, face_selection=args.face_selection, start=args.start,
-        end=args.end, uniform=args.uniform, ffreq=args.ffreq, save_video=args.save_video,
-        save_frames=args.save_frames, save_dir=args.save_dir, video_name=args.video_name, model=args.model,
-        local_model_path=args.local_model_path, timestamps=True, progress=not args.quiet,
+        args.path, args.classes, start=args.start, end=args.end, uniform=args.uniform, ffreq=args.ffreq,
+        save_video=args.save_video, save_frames=args.save_frames, save_dir=args.save_dir,
+        video_name=args.video_name, timestamps=True, **kwargs, **_scoring_kwargs(args),
     )
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def write_table(table: Dict[str, list], fmt: str, stream) -> None:
     if fmt == "json":
-        clean = {k: [None if isinstance(v, float) and math.isnan(v) else v for v in col] for k, col in table.items()}
+        clean = {k: [None if _missing(v) else v for v in col] for k, col in table.items()}
         json.dump(clean, stream, ensure_ascii=False, indent=1)
         stream.write("\n")
         return
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(list(table))
     for row in zip(*table.values()):
-        writer.writerow(["NA" if isinstance(v, float) and math.isnan(v) else v for v in row])
+        writer.writerow(["NA" if _missing(v) else v for v in row])
+
+
+def check_output(path: Optional[str]) -> None:
+    """Refuse an output file that cannot be written, before any work."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise ValueError(f"--output {path} is a folder; give a file name, e.g. --output {os.path.join(path, 'scores.csv')}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--output {path}: the folder {folder} does not exist; create it first or choose another file.")
+
+
+def write_output(table: Dict[str, list], fmt: str, path: Optional[str]) -> None:
+    if path is None:
+        write_table(table, fmt, sys.stdout)
+        return
+    # A temporary file beside the target, then a rename: an interrupted run never leaves half a table.
+    handle, partial = tempfile.mkstemp(prefix=".transforemotion-", suffix=".part", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
+            write_table(table, fmt, fh)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise ValueError(f"Could not write --output {path}: {exc.strerror or exc}.") from None
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None):
@@ -106,28 +190,27 @@ def _print_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():
-            # Skipped images and frames are reported as one line each on stderr,
-            # without Python's source-line decoration.
+        with caller("cli"), warnings.catch_warnings():
+            # Skipped items are one line each on stderr, without Python's source-line decoration.
             warnings.simplefilter("always", TransforemotionWarning)
             warnings.showwarning = _print_warning
+            check_output(args.output)
             if args.command == "models":
-                table, fmt, output = list_vision_models(), "csv", None
+                table = list_vision_models()
+            elif args.command == "image":
+                table = run_image(args)
             else:
-                table = run_image(args) if args.command == "image" else run_video(args)
-                fmt, output = args.format, args.output
+                table = run_video(args)
+            write_output(table, args.format, args.output)
     except (FileNotFoundError, ValueError, ImportError, OSError) as exc:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
-        return 2
-    if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            write_table(table, fmt, fh)
-    else:
-        write_table(table, fmt, sys.stdout)
-    return 0
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("transforemotion: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

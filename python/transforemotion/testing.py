@@ -63,6 +63,14 @@ def _byte_level_tokenizer(folder: str):
 
 
 def _build(path: str, text: dict, vision: dict, projection_dim: int, seed: int) -> str:
+    from .models import _quiet_transformers
+
+    # transformers shows a "Writing model shards" bar; a helper for tests and examples should be silent.
+    with _quiet_transformers():
+        return _build_quietly(path, text, vision, projection_dim, seed)
+
+
+def _build_quietly(path: str, text: dict, vision: dict, projection_dim: int, seed: int) -> str:
     import torch
     from transformers import CLIPConfig, CLIPModel
 

@@ -1,9 +1,9 @@
-# Argument checks run in R before anything crosses into Python, so that a
-# mistake is reported in R's terms (argument name, what was given, what is
-# allowed) rather than as a Python type error. Each checker returns the value
-# in the form Python wants (e.g. an integer, an expanded path).
-
-FACE_SELECTIONS <- c("largest", "left", "right", "none")
+# Argument checks in R: type, length and missing values only, with R's
+# spelling, before anything crosses into Python. The rules (which face
+# selections exist, how many labels, which numbers are in range) belong to
+# the Python package, which reports a broken rule in R syntax too; copying
+# them here would let the two drift apart. Each checker returns the value in
+# the form Python wants (an integer, a list, an expanded path).
 
 arg_error <- function(...) {
   stop(structure(
@@ -15,6 +15,7 @@ arg_error <- function(...) {
 describe <- function(x) {
   if (is.null(x)) return("NULL")
   if (length(x) != 1) return(sprintf("a %s vector of length %d", class(x)[1], length(x)))
+  if (is.na(x)) return("NA")
   if (is.character(x)) return(sprintf("\"%s\"", x))
   format(x)
 }
@@ -26,6 +27,12 @@ check_string <- function(x, name) {
   x
 }
 
+# NULL (Python's default applies) or a single string.
+check_optional_string <- function(x, name) {
+  if (is.null(x)) return(NULL)
+  check_string(x, name)
+}
+
 check_bool <- function(x, name) {
   if (!is.logical(x) || length(x) != 1 || is.na(x)) {
     arg_error("`", name, "` must be TRUE or FALSE, not ", describe(x), ".")
@@ -33,44 +40,55 @@ check_bool <- function(x, name) {
   x
 }
 
+check_optional_bool <- function(x, name) {
+  if (is.null(x)) return(NULL)
+  check_bool(x, name)
+}
+
 check_number <- function(x, name) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || !is.finite(x)) {
+  if (!is.numeric(x) || length(x) != 1 || is.na(x)) {
     arg_error("`", name, "` must be a single number, not ", describe(x), ".")
   }
   as.numeric(x)
 }
 
-# A whole number >= `min`, returned as an integer so Python sees an int.
-as_count <- function(x, name, min = 1) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x != round(x) || x < min) {
-    arg_error("`", name, "` must be a whole number of at least ", min, ", not ", describe(x), ".")
+# A single whole number, returned as an integer so that Python sees an int.
+# Whether it is in range is Python's rule.
+as_whole <- function(x, name) {
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || !is.finite(x) || x != round(x)) {
+    arg_error("`", name, "` must be a single whole number, not ", describe(x), ".")
   }
+  if (abs(x) > .Machine$integer.max) return(as.numeric(x))
   as.integer(x)
 }
 
-check_choice <- function(x, name, choices) {
-  if (!is.character(x) || length(x) != 1 || is.na(x) || !x %in% choices) {
-    arg_error(
-      "`", name, "` must be one of ", paste0("\"", choices, "\"", collapse = ", "),
-      "; got ", describe(x), "."
-    )
-  }
-  x
+as_optional_whole <- function(x, name) {
+  if (is.null(x)) return(NULL)
+  as_whole(x, name)
 }
 
-check_classes <- function(classes) {
-  if (!is.character(classes) || length(classes) == 0 || anyNA(classes) || !all(nzchar(classes))) {
-    arg_error(
-      "`classes` must be a character vector of emotion labels, e.g. ",
-      "c(\"joy\", \"anger\", \"sadness\"); got ", describe(classes), "."
-    )
+# Labels: a character vector without NA; a Python list even for one label.
+check_labels <- function(x, name, example = "c(\"joy\", \"anger\", \"sadness\")") {
+  if (!is.character(x) || length(x) == 0) {
+    arg_error("`", name, "` must be a character vector of labels, e.g. ", example, "; got ", describe(x), ".")
   }
-  # Each label becomes one column of the result, so labels must be distinct.
-  dup <- unique(classes[duplicated(classes)])
-  if (length(dup) > 0) {
-    arg_error("`classes` must not repeat labels; repeated: ", paste0("\"", dup, "\"", collapse = ", "), ".")
+  if (anyNA(x)) {
+    arg_error("`", name, "` has a missing value (NA) at position ", paste(which(is.na(x)), collapse = ", "),
+              "; every label must be a text, e.g. ", example, ".")
   }
-  as.list(classes) # a Python list even for a single label
+  as.list(x)
+}
+
+check_classes <- function(classes) check_labels(classes, "classes")
+
+# NULL, one template or set name, or several templates.
+check_templates <- function(templates) {
+  if (is.null(templates)) return(NULL)
+  if (!is.character(templates) || length(templates) == 0 || anyNA(templates)) {
+    arg_error("`templates` must be NULL, the name of a built-in set such as \"fer\", or a character vector of ",
+              "templates with {} where the label goes; got ", describe(templates), ".")
+  }
+  if (length(templates) == 1) templates else as.list(templates)
 }
 
 is_url <- function(x) grepl("^https?://", x, ignore.case = TRUE)
@@ -107,4 +125,19 @@ check_model <- function(model, local_model_path) {
   check_string(model, "model")
   if (!is.null(local_model_path)) local_model_path <- check_dir(local_model_path, "local_model_path")
   list(model = model, local_model_path = local_model_path)
+}
+
+# The options every scoring function shares, checked and ready for py_call().
+scoring_options <- function(face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                            device, progress) {
+  m <- check_model(model, local_model_path)
+  list(
+    face_selection = check_string(face_selection, "face_selection"),
+    model = m$model, local_model_path = m$local_model_path,
+    face_boxes = check_bool(face_boxes, "face_boxes"),
+    templates = check_templates(templates),
+    batch_size = as_optional_whole(batch_size, "batch_size"),
+    device = check_optional_string(device, "device"),
+    progress = check_optional_bool(progress, "progress")
+  )
 }

@@ -4,6 +4,7 @@
 # holding None arrives as an R list with NULLs, so flatten it. NaN (no face
 # found) becomes NA, which is how R marks missing values.
 as_column <- function(x) {
+  if (length(x) == 0) return(if (is.character(x)) character() else numeric())
   if (is.list(x)) {
     x <- unlist(lapply(x, function(v) if (is.null(v) || length(v) == 0) NA else v), use.names = FALSE)
   }
@@ -11,10 +12,11 @@ as_column <- function(x) {
   x
 }
 
-# A data frame whose columns are `columns`, in that order, named exactly as
-# given (no make.names(): a label such as "very happy" stays as it is).
-as_scores_frame <- function(result, columns = names(result)) {
-  missing <- setdiff(columns, names(result))
+# A data frame of every column Python returned, in its order, named exactly
+# as given (no make.names(): a label such as "very happy" stays as it is).
+# `required` are the columns that must be there.
+as_scores_frame <- function(result, required = character()) {
+  missing <- setdiff(required, names(result))
   if (length(missing) > 0) {
     stop(
       "transforemotion returned no column for ", paste0("\"", missing, "\"", collapse = ", "),
@@ -22,7 +24,7 @@ as_scores_frame <- function(result, columns = names(result)) {
       call. = FALSE
     )
   }
-  cols <- lapply(result[columns], as_column)
-  names(cols) <- columns
+  cols <- lapply(result, as_column)
+  names(cols) <- names(result)
   list2DF(cols)
 }

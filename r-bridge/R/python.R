@@ -165,46 +165,36 @@ python_type <- function(e) {
   if (!is.null(last) && is.character(last$type)) last$type else NA_character_
 }
 
-# Python helper that runs a function while recording its warnings, so they
-# can be re-issued as R warnings (e.g. "no face found in ...") instead of
-# being printed to the console where R users miss them.
-collecting_caller <- function() {
-  if (is.null(.bridge$caller)) {
-    code <- paste(
-      "def call_collecting_warnings(f, args, kwargs):",
-      "    import warnings",
-      "    with warnings.catch_warnings(record=True) as caught:",
-      "        warnings.simplefilter('always', UserWarning)",
-      "        result = f(*args, **kwargs)",
-      "    hidden = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)",
-      "    msgs = [str(w.message) for w in caught if not issubclass(w.category, hidden)]",
-      "    return result, list(dict.fromkeys(msgs))",
-      sep = "\n"
-    )
-    scope <- reticulate::py_run_string(code, local = TRUE, convert = FALSE)
-    .bridge$caller <- reticulate::py_to_r(scope)[["call_collecting_warnings"]]
+# transforemotion._bridge, imported once per session: it runs a function with
+# messages spelled for R and returns its warnings, which are re-issued here as
+# R warnings (e.g. "no face found in ...") instead of being printed by Python
+# where R users miss them.
+bridge_module <- function() {
+  if (is.null(.bridge$bridge)) {
+    te_module()
+    .bridge$bridge <- tryCatch(reticulate::import("transforemotion._bridge", convert = FALSE), error = module_load_error)
   }
-  .bridge$caller
+  .bridge$bridge
+}
+
+python_error <- function(e) {
+  stop(structure(
+    list(message = python_message(e), call = NULL, python_type = python_type(e)),
+    class = c("transforemotion_python_error", "error", "condition")
+  ))
 }
 
 # Calls transforemotion.<.fun>(...) and returns the converted result. Python
-# exceptions become R errors carrying the Python message; Python warnings
-# become R warnings.
+# exceptions become R errors of class "transforemotion_python_error" carrying
+# the Python message (spelled for R); Python warnings become R warnings.
+# Arguments that are NULL are left out, so that Python's own default applies.
 py_call <- function(.fun, ...) {
   te <- te_module()
   fun <- tryCatch(reticulate::py_get_attr(te, .fun), error = module_load_error)
-  caller <- collecting_caller()
+  args <- Filter(Negate(is.null), list(...))
   # dict(), not list(...): an empty R list would become a Python list.
-  kwargs <- do.call(reticulate::dict, list(...))
-  out <- tryCatch(
-    reticulate::py_to_r(caller(fun, list(), kwargs)),
-    error = function(e) {
-      stop(structure(
-        list(message = python_message(e), call = NULL, python_type = python_type(e)),
-        class = c("transforemotion_python_error", "error", "condition")
-      ))
-    }
-  )
+  kwargs <- do.call(reticulate::dict, args)
+  out <- tryCatch(reticulate::py_to_r(bridge_module()$call_from_r(fun, kwargs)), error = python_error)
   for (w in out[[2]]) warning(w, call. = FALSE)
   out[[1]]
 }

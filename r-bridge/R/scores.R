@@ -14,17 +14,37 @@
 #' @param classes Character vector of labels to score against, e.g.
 #'   `c("joy", "anger", "sadness")`. Each becomes one column of the result,
 #'   named exactly as given, so labels must be distinct.
-#' @param face_selection Which face to score when an image has several:
-#'   `"largest"`, `"left"` (leftmost), `"right"` (rightmost), or `"none"` to
-#'   score the whole picture without looking for a face.
+#' @param face_selection Which face to score: `"largest"`, `"left"` (leftmost),
+#'   `"right"` (rightmost), `"all"` (every face, one row each, with its box),
+#'   or `"none"` to score the whole picture without looking for a face.
 #' @param model A model name from [list_vision_models()] (e.g. `"oai-base"`,
 #'   `"oai-large"`) or a Hugging Face model id. Ignored when
 #'   `local_model_path` is given.
 #' @param local_model_path `NULL`, or a folder holding a model saved with
 #'   Hugging Face's `save_pretrained()`; nothing is downloaded then.
+#' @param face_boxes `TRUE` to add the scored face's box (`x`, `y`, `width`,
+#'   `height`, in pixels of the original picture) and the detector's
+#'   `confidence` before the label columns (with `"largest"`, `"left"` or
+#'   `"right"`; `"all"` always has them).
+#' @param templates How each label is phrased for the model: `NULL` (the
+#'   label as it is, as in transforEmotion), a template with `{}` where the
+#'   label goes (`"a photo of a {} face."`), several templates (their
+#'   embeddings are averaged), or a built-in set: `"fer"` (the six templates
+#'   CLIP's authors used for facial expressions) or `"face"`. The columns
+#'   keep the labels' own names.
+#' @param batch_size Faces per forward pass; `NULL` means 32 (or the
+#'   environment variable `TRANSFOREMOTION_BATCH_SIZE`).
+#' @param device `NULL` (the first of CUDA, Apple MPS and CPU that exists, or
+#'   `TRANSFOREMOTION_DEVICE`), or `"cpu"`, `"cuda"`, `"cuda:1"`, `"mps"`.
+#' @param progress `NULL` (a progress bar on long runs unless
+#'   `TRANSFOREMOTION_PROGRESS=0`), `TRUE` or `FALSE`.
 #' @returns A `data.frame` with one row per element of `image` and one numeric
-#'   column per label in `classes`. A row is `NA` where no face was found
-#'   (with a warning saying which image).
+#'   column per label in `classes`. A row is `NA` where no face was found or
+#'   an image could not be read (with a warning saying which image). With
+#'   `face_selection = "all"`: one row per face, with the columns `image`
+#'   (the input as given), `face` (0, 1, ... from left to right), `x`, `y`,
+#'   `width`, `height`, `confidence`, then the labels; an image without a face
+#'   keeps one row, with `NA` in those columns.
 #' @seealso [image_scores_dir()] for a whole folder, [video_scores()].
 #' @examples
 #' face <- system.file("extdata", "face.jpg", package = "transforEmotionBridge")
@@ -34,21 +54,24 @@
 #'   # For real use, leave out local_model_path (downloads "oai-base" once).
 #'   model_dir <- tiny_clip_model()
 #'   image_scores(face, c("joy", "anger", "surprise"), local_model_path = model_dir)
+#'   # Every face, with its box; labels phrased with the six facial-expression templates:
+#'   image_scores(face, c("joy", "anger"), face_selection = "all", templates = "fer",
+#'                local_model_path = model_dir)
 #' }
 #' }
 #' @export
-image_scores <- function(image, classes, face_selection = "largest",
-                         model = "oai-base", local_model_path = NULL) {
+image_scores <- function(image, classes, face_selection = "largest", model = "oai-base",
+                         local_model_path = NULL, face_boxes = FALSE, templates = NULL,
+                         batch_size = NULL, device = NULL, progress = NULL) {
   image <- check_input_paths(image, "image", "image")
   labels <- check_classes(classes)
-  check_choice(face_selection, "face_selection", FACE_SELECTIONS)
-  m <- check_model(model, local_model_path)
-  result <- py_call(
-    "image_scores",
-    image = as.list(image), classes = labels, face_selection = face_selection,
-    model = m$model, local_model_path = m$local_model_path
-  )
-  as_scores_frame(result, classes)
+  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                             device, progress)
+  # One path is one image, as in Python (an unreadable one is an error); several are a batch (an unreadable
+  # one gets a row of NA and a warning, and the others are scored).
+  image <- if (length(image) == 1) image else as.list(image)
+  result <- do.call(py_call, c(list("image_scores", image = image, classes = labels), options))
+  as_scores_frame(result, required = classes)
 }
 
 #' Emotion scores for every image in a folder
@@ -63,7 +86,9 @@ image_scores <- function(image, classes, face_selection = "largest",
 #' @inheritParams image_scores
 #' @returns A `data.frame` with a character column `image_id` (the file name,
 #'   relative to `dir`) followed by one numeric column per label; `NA` where
-#'   no face was found.
+#'   no face was found or a file could not be read (the run goes on, with a
+#'   warning). With `face_selection = "all"`, one row per face as in
+#'   [image_scores()].
 #' @seealso [image_scores()]
 #' @examples
 #' folder <- system.file("extdata", package = "transforEmotionBridge")
@@ -75,19 +100,17 @@ image_scores <- function(image, classes, face_selection = "largest",
 #' @export
 image_scores_dir <- function(dir, classes, face_selection = "largest",
                              pattern = "\\.(jpg|jpeg|png|bmp)$", recursive = FALSE,
-                             model = "oai-base", local_model_path = NULL) {
+                             model = "oai-base", local_model_path = NULL, face_boxes = FALSE,
+                             templates = NULL, batch_size = NULL, device = NULL, progress = NULL) {
   dir <- check_dir(dir, "dir")
   labels <- check_classes(classes)
-  check_choice(face_selection, "face_selection", FACE_SELECTIONS)
   check_string(pattern, "pattern")
   check_bool(recursive, "recursive")
-  m <- check_model(model, local_model_path)
-  result <- py_call(
-    "image_scores_dir",
-    dir = dir, classes = labels, face_selection = face_selection, pattern = pattern,
-    recursive = recursive, model = m$model, local_model_path = m$local_model_path
-  )
-  as_scores_frame(result, c("image_id", classes))
+  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                             device, progress)
+  result <- do.call(py_call, c(list("image_scores_dir", dir = dir, classes = labels, pattern = pattern,
+                                    recursive = recursive), options))
+  as_scores_frame(result, required = c("image_id", classes))
 }
 
 #' Emotion scores for the faces in a video
@@ -97,7 +120,10 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #' against `classes`.
 #'
 #' @param video Path or URL of one video.
-#' @param nframes How many frames to score (at most).
+#' @param nframes How many frames to score. Left at its default, a video too
+#'   short for 100 frames is scored on the frames it has room for (with a
+#'   warning saying how many); a number you give that the video cannot supply
+#'   is an error that says how many frames there are.
 #' @param start,end Part of the video to use, in seconds; `end = -1` means up
 #'   to the end.
 #' @param uniform `TRUE` to spread the `nframes` frames evenly over the part
@@ -107,16 +133,23 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #'   `save_dir`.
 #' @param save_frames Write the sampled frames as
 #'   `<video_name>-frame-<i>.jpg` in `save_dir`.
-#' @param save_dir The only folder anything is written to (created if
-#'   needed).
+#' @param save_dir The only folder anything is written to (created only when
+#'   something is written).
 #' @param video_name Base name of saved files (no folders).
+#' @param timestamps `TRUE` to add the columns `frame` (0-based, as in the
+#'   video file) and `time` (seconds) before the labels. They are always kept
+#'   as the attributes `"frame"` and `"time"` too, and always present as
+#'   columns with `face_selection = "all"`.
 #' @inheritParams image_scores
 #' @returns A `data.frame` of class `"video_scores"` with one row per sampled
-#'   frame and one numeric column per label (`NA` where no face was found).
-#'   As in transforEmotion, the columns are the labels only; the frame
-#'   number (0-based, as in the video file) and time in seconds of each row
-#'   are kept in the attributes `"frame"` and `"time"`. [plot()][plot.video_scores]
-#'   draws each label's score over time.
+#'   frame and one numeric column per label (`NA` where no face was found or
+#'   the frame could not be decoded). As in transforEmotion, the columns are
+#'   the labels only unless `timestamps = TRUE`; the frame number and time of
+#'   each row are kept in the attributes `"frame"` and `"time"` either way.
+#'   With `face_selection = "all"`: one row per face per frame, with `frame`,
+#'   `time`, `face`, the box and `confidence` before the labels.
+#'   [plot()][plot.video_scores] draws each label's score over time (one
+#'   panel per face with `"all"`).
 #' @seealso [plot.video_scores()], [image_scores()]
 #' @examples
 #' \donttest{
@@ -139,37 +172,32 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 video_scores <- function(video, classes, nframes = 100, face_selection = "largest",
                          start = 0, end = -1, uniform = FALSE, ffreq = 15,
                          save_video = FALSE, save_frames = FALSE, save_dir = "temp/",
-                         video_name = "temp", model = "oai-base", local_model_path = NULL) {
+                         video_name = "temp", model = "oai-base", local_model_path = NULL,
+                         timestamps = FALSE, face_boxes = FALSE, templates = NULL,
+                         batch_size = NULL, device = NULL, progress = NULL) {
   if (length(video) != 1) arg_error("`video` must be one path or URL; to score several videos, call video_scores() for each.")
   video <- check_input_paths(video, "video", "video")
   labels <- check_classes(classes)
-  nframes <- as_count(nframes, "nframes")
-  check_choice(face_selection, "face_selection", FACE_SELECTIONS)
-  start <- check_number(start, "start")
-  end <- check_number(end, "end")
-  if (start < 0) arg_error("`start` must be 0 or more seconds, not ", start, ".")
-  if (end != -1 && end <= start) {
-    arg_error("`end` must be after `start` (", start, " s), or -1 for the end of the video; got ", end, ".")
-  }
-  check_bool(uniform, "uniform")
-  ffreq <- as_count(ffreq, "ffreq")
-  check_bool(save_video, "save_video")
-  check_bool(save_frames, "save_frames")
-  save_dir <- path.expand(check_string(save_dir, "save_dir"))
-  check_string(video_name, "video_name")
-  m <- check_model(model, local_model_path)
-
-  result <- py_call(
+  # Left out, Python scores a short clip on the frames it has; given, it must be met.
+  nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
+  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                             device, progress)
+  check_bool(timestamps, "timestamps")
+  result <- do.call(py_call, c(list(
     "video_scores",
-    video = video, classes = labels, nframes = nframes, face_selection = face_selection,
-    start = start, end = end, uniform = uniform, ffreq = ffreq,
-    save_video = save_video, save_frames = save_frames, save_dir = save_dir,
-    video_name = video_name, model = m$model, local_model_path = m$local_model_path,
+    video = video, classes = labels, nframes = nframes,
+    start = check_number(start, "start"), end = check_number(end, "end"),
+    uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
+    save_video = check_bool(save_video, "save_video"), save_frames = check_bool(save_frames, "save_frames"),
+    save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name"),
     timestamps = TRUE
-  )
-  scores <- as_scores_frame(result, classes)
-  attr(scores, "frame") <- as.integer(as_column(result[["frame"]]))
-  attr(scores, "time") <- as.numeric(as_column(result[["time"]]))
+  ), options))
+  scores <- as_scores_frame(result, required = c("frame", "time", classes))
+  frame <- scores$frame
+  time <- scores$time
+  if (!timestamps && face_selection != "all") scores <- scores[setdiff(names(scores), c("frame", "time"))]
+  attr(scores, "frame") <- as.integer(frame)
+  attr(scores, "time") <- as.numeric(time)
   class(scores) <- c("video_scores", "data.frame")
   scores
 }

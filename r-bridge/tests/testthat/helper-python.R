@@ -59,3 +59,23 @@ run_r <- function(code, env = character()) {
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
+
+# The face photo twice, side by side, the right copy at half size: a picture with two faces.
+two_faces_image <- function() {
+  if (is.null(fixtures$two_faces)) {
+    path <- file.path(tempdir(), "two_faces.png")
+    code <- sprintf(paste(
+      "import cv2, numpy as np",
+      "face = cv2.imread(%s)",
+      "small = cv2.resize(face, None, fx=0.5, fy=0.5)",
+      "canvas = np.full((360, 900, 3), 200, np.uint8)",
+      "canvas[10:10 + face.shape[0], 20:20 + face.shape[1]] = face",
+      "canvas[60:60 + small.shape[0], 600:600 + small.shape[1]] = small",
+      "cv2.imwrite(%s, canvas)",
+      sep = "\n"
+    ), deparse(face_image()), deparse(path))
+    reticulate::py_run_string(code, local = TRUE)
+    fixtures$two_faces <- path
+  }
+  fixtures$two_faces
+}

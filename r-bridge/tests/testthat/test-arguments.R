@@ -5,7 +5,7 @@ face <- system.file("extdata", "face.jpg", package = "transforEmotionBridge")
 
 test_that("bad classes are refused with an R message", {
   expect_error(image_scores(face, character()), "`classes` must be a character vector", class = "transforemotion_argument_error")
-  expect_error(image_scores(face, c("joy", NA)), "`classes`")
+  expect_error(image_scores(face, c("joy", NA)), "`classes` has a missing value \\(NA\\) at position 2")
   expect_error(image_scores(face, 1:3), "`classes`")
   expect_error(image_scores(face, c("joy", "anger", "joy")), "repeated: \"joy\"")
 })
@@ -17,9 +17,14 @@ test_that("bad image arguments are refused", {
   expect_error(image_scores(character(), c("joy", "anger")), "`image`")
 })
 
-test_that("face_selection, model and local_model_path are checked", {
-  expect_error(image_scores(face, c("joy", "anger"), face_selection = "biggest"),
-               "`face_selection` must be one of \"largest\", \"left\", \"right\", \"none\"")
+test_that("face_selection, model, local_model_path and the options are type-checked", {
+  expect_error(image_scores(face, c("joy", "anger"), face_selection = c("largest", "left")),
+               "`face_selection` must be a single non-empty string")
+  expect_error(image_scores(face, c("joy", "anger"), face_boxes = NA), "`face_boxes` must be TRUE or FALSE")
+  expect_error(image_scores(face, c("joy", "anger"), templates = c("a {}", NA)), "`templates`")
+  expect_error(image_scores(face, c("joy", "anger"), batch_size = 2.5), "`batch_size` must be a single whole number")
+  expect_error(image_scores(face, c("joy", "anger"), device = 1), "`device` must be a single non-empty string")
+  expect_error(image_scores(face, c("joy", "anger"), progress = "no"), "`progress` must be TRUE or FALSE")
   expect_error(image_scores(face, c("joy", "anger"), model = NA_character_), "`model` must be a single non-empty string")
   expect_error(image_scores(face, c("joy", "anger"), local_model_path = "no/such/folder"),
                "`local_model_path` must be an existing folder")
@@ -34,25 +39,24 @@ test_that("image_scores_dir checks its arguments", {
 test_that("video_scores checks its arguments", {
   expect_error(video_scores("no/such/video.mp4", c("joy", "anger")), "1 video not found")
   expect_error(video_scores(c(face, face), c("joy", "anger")), "`video` must be one path or URL")
-  expect_error(video_scores(face, c("joy", "anger"), nframes = 0), "`nframes` must be a whole number of at least 1")
-  expect_error(video_scores(face, c("joy", "anger"), nframes = 2.5), "`nframes`")
-  expect_error(video_scores(face, c("joy", "anger"), ffreq = -1), "`ffreq`")
-  expect_error(video_scores(face, c("joy", "anger"), start = -2), "`start` must be 0 or more")
-  expect_error(video_scores(face, c("joy", "anger"), start = 5, end = 2), "`end` must be after `start`")
+  expect_error(video_scores(face, c("joy", "anger"), nframes = 2.5), "`nframes` must be a single whole number")
+  expect_error(video_scores(face, c("joy", "anger"), ffreq = "15"), "`ffreq`")
+  expect_error(video_scores(face, c("joy", "anger"), start = NA), "`start` must be a single number")
   expect_error(video_scores(face, c("joy", "anger"), uniform = NA), "`uniform` must be TRUE or FALSE")
+  expect_error(video_scores(face, c("joy", "anger"), timestamps = "yes"), "`timestamps` must be TRUE or FALSE")
   expect_error(video_scores(face, c("joy", "anger"), save_dir = ""), "`save_dir`")
 })
 
 test_that("register_vision_model checks its arguments", {
   expect_error(register_vision_model("", "org/model"), "`name`")
-  expect_error(register_vision_model("x", "org/model", architecture = "resnet"),
-               "`architecture` must be one of \"clip\", \"jina\", \"eva\"")
+  expect_error(register_vision_model("x", "org/model", architecture = NA_character_), "`architecture`")
 })
 
-test_that("the functions keep transforEmotion's arguments and defaults", {
-  expect_named(formals(image_scores), c("image", "classes", "face_selection", "model", "local_model_path"))
-  expect_named(formals(image_scores_dir), c("dir", "classes", "face_selection", "pattern", "recursive", "model", "local_model_path"))
-  expect_named(formals(video_scores), c(
+test_that("the functions keep transforEmotion's arguments and defaults, first and in order", {
+  expect_identical(names(formals(image_scores))[1:5], c("image", "classes", "face_selection", "model", "local_model_path"))
+  expect_identical(names(formals(image_scores_dir))[1:7],
+                   c("dir", "classes", "face_selection", "pattern", "recursive", "model", "local_model_path"))
+  expect_identical(names(formals(video_scores))[1:14], c(
     "video", "classes", "nframes", "face_selection", "start", "end", "uniform", "ffreq",
     "save_video", "save_frames", "save_dir", "video_name", "model", "local_model_path"
   ))
@@ -73,4 +77,21 @@ test_that("plot.video_scores draws a made-up result, with gaps for frames withou
   expect_invisible(plot(scores))
   expect_equal(graphics::par("mar"), old_mar) # the user's settings are restored
   expect_silent(plot(scores[1:2, ])) # attributes gone after subsetting: falls back to row numbers
+})
+
+test_that("plot.video_scores draws one panel per face for face_selection = 'all'", {
+  scores <- data.frame(frame = c(0, 0, 10, 20, 20), time = c(0, 0, 1, 2, 2), face = c(0, 1, NA, 0, 1),
+                       joy = c(0.7, 0.2, NA, 0.6, 0.3), anger = c(0.3, 0.8, NA, 0.4, 0.7))
+  class(scores) <- c("video_scores", "data.frame")
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  titles <- new.env()
+  titles$seen <- character()
+  trace("draw_scores_panel", bquote(assign("seen", c(get("seen", envir = .(titles)), main), envir = .(titles))),
+        print = FALSE,
+        where = asNamespace("transforEmotionBridge"))
+  on.exit(untrace("draw_scores_panel", where = asNamespace("transforEmotionBridge")), add = TRUE)
+  plot(scores)
+  expect_equal(titles$seen, c("Emotion scores over the video: face 0", "Emotion scores over the video: face 1"))
+  expect_equal(graphics::par("mfrow"), c(1, 1)) # restored
 })

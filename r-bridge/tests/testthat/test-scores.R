@@ -114,3 +114,79 @@ test_that("the Python module is imported once per session", {
   expect_identical(transforEmotionBridge:::te_module(), te1)
   expect_true(python_available())
 })
+
+test_that("Python's rules come back as R errors in R syntax", {
+  skip_if_no_python()
+  err <- expect_error(image_scores(face_image(), "joy", local_model_path = tiny_model()),
+                      class = "transforemotion_python_error")
+  expect_match(conditionMessage(err), "c(\"joy\")", fixed = TRUE)
+  expect_no_match(conditionMessage(err), "['joy']", fixed = TRUE)
+  err <- expect_error(image_scores(face_image(), classes, face_selection = "biggest", local_model_path = tiny_model()),
+                      class = "transforemotion_python_error")
+  expect_match(conditionMessage(err), "\"largest\", \"left\", \"right\", \"all\", \"none\"", fixed = TRUE)
+  err <- expect_error(image_scores(face_image(), classes, face_selection = "none", face_boxes = TRUE,
+                                   local_model_path = tiny_model()))
+  expect_match(conditionMessage(err), "face_boxes = TRUE", fixed = TRUE)
+  expect_match(conditionMessage(err), "face_selection = \"none\"", fixed = TRUE)
+  err <- expect_error(video_scores(test_video(), classes, start = Inf, local_model_path = tiny_model()))
+  expect_match(conditionMessage(err), "start.*finite.*Inf")
+  err <- expect_error(image_scores(face_image(), classes, batch_size = 0, local_model_path = tiny_model()))
+  expect_match(conditionMessage(err), "batch_size")
+})
+
+test_that("warnings speak R too", {
+  skip_if_no_python()
+  expect_warning(image_scores(blank_image(), classes, local_model_path = tiny_model()),
+                 "face_selection = \"none\"", fixed = TRUE)
+})
+
+test_that("face_selection = 'all' gives one row per face with its box; face_boxes adds the box", {
+  skip_if_no_python()
+  scores <- suppressWarnings(image_scores(c(two_faces_image(), blank_image()), classes, face_selection = "all",
+                                          local_model_path = tiny_model()))
+  expect_identical(names(scores), c("image", "face", "x", "y", "width", "height", "confidence", classes))
+  expect_identical(scores$image, c(two_faces_image(), two_faces_image(), blank_image()))
+  expect_equal(scores$face, c(0, 1, NA))
+  expect_true(scores$x[1] < 600 && scores$x[2] >= 590) # left copy first
+  expect_true(scores$width[1] > scores$width[2]) # the left copy is the big one
+  expect_true(all(is.na(scores[3, -1])))
+  boxed <- image_scores(two_faces_image(), classes, face_selection = "right", face_boxes = TRUE,
+                        local_model_path = tiny_model())
+  expect_identical(names(boxed), c("x", "y", "width", "height", "confidence", classes))
+  expect_equal(unlist(boxed[1, c("x", "width")]), unlist(scores[2, c("x", "width")]), tolerance = 3)
+})
+
+test_that("video_scores takes timestamps, templates and the per-call options", {
+  skip_if_no_python()
+  scores <- suppressWarnings(video_scores(test_video(), classes, nframes = 3, ffreq = 5, timestamps = TRUE,
+                                          templates = "fer", batch_size = 2, device = "cpu", progress = FALSE,
+                                          local_model_path = tiny_model()))
+  expect_identical(names(scores), c("frame", "time", classes))
+  expect_equal(scores$frame, c(0, 5, 10))
+  expect_equal(attr(scores, "frame"), c(0L, 5L, 10L))
+  plain <- suppressWarnings(video_scores(test_video(), classes, nframes = 3, ffreq = 5,
+                                         local_model_path = tiny_model()))
+  expect_false(isTRUE(all.equal(unlist(plain[1, ]), unlist(scores[1, classes]))))
+})
+
+test_that("a clip shorter than the default 100 frames is scored on the frames it has", {
+  skip_if_no_python()
+  # 30 frames: every 15th gives frames 0 and 15.
+  expect_warning(scores <- video_scores(test_video(), classes, face_selection = "none",
+                                        local_model_path = tiny_model()),
+                 "nframes")
+  expect_equal(attr(scores, "frame"), c(0L, 15L))
+  err <- expect_error(video_scores(test_video(), classes, nframes = 100, local_model_path = tiny_model()),
+                      class = "transforemotion_python_error")
+  expect_match(conditionMessage(err), "30 frames")
+})
+
+test_that("a video result of face_selection = 'all' plots one panel per face", {
+  skip_if_no_python()
+  scores <- suppressWarnings(video_scores(test_video(), classes, nframes = 3, ffreq = 10, face_selection = "all",
+                                          local_model_path = tiny_model()))
+  expect_identical(names(scores)[1:3], c("frame", "time", "face"))
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_invisible(plot(scores))
+})

@@ -1,0 +1,44 @@
+"""The door the R package comes in by (through reticulate).
+
+R calls :func:`call_from_r` instead of the public functions directly, so that
+messages are spelled for R (``uniform = TRUE``, ``c("joy", "anger")``, ``NULL``)
+and warnings come back as a list the R side re-issues as R warnings, rather
+than being printed by Python where R users miss them. Nothing here scores
+anything; the engine knows nothing about R.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any, Dict, List, Tuple
+
+from .messages import caller
+
+__all__ = ["call_from_r", "signature_of"]
+
+# Python's own deprecation chatter is for developers, not for a researcher in R.
+_HIDDEN = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+def call_from_r(function, kwargs: Dict[str, Any]) -> Tuple[Any, List[str]]:
+    """Run ``function(**kwargs)`` with R spellings; return (result, warning messages, once each)."""
+    with caller("r"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = function(**kwargs)
+    messages = [str(w.message) for w in caught if not issubclass(w.category, _HIDDEN)]
+    return result, list(dict.fromkeys(messages))
+
+
+def signature_of(function) -> Dict[str, list]:
+    """Argument names, whether each is required, and the defaults, for the R package's drift test."""
+    names, required, defaults = [], [], []
+    for name, parameter in inspect.signature(function).parameters.items():
+        default = parameter.default
+        names.append(name)
+        required.append(default is inspect.Parameter.empty)
+        # nframes' default is an int subclass (to tell it from an explicit 100): give R a plain number.
+        if isinstance(default, int) and not isinstance(default, bool):
+            default = int(default)
+        defaults.append(None if default is inspect.Parameter.empty else default)
+    return {"name": names, "required": required, "default": defaults}

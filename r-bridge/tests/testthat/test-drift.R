@@ -1,0 +1,34 @@
+# The R functions take every argument the Python functions take, with the
+# same names, order and defaults, so that the two cannot drift apart again.
+
+r_default <- function(x) {
+  if (is.symbol(x) && identical(as.character(x), "")) return(list(required = TRUE, default = NULL))
+  list(required = FALSE, default = eval(x))
+}
+
+expect_same_signature <- function(r_function, python_name) {
+  bridge <- reticulate::import("transforemotion._bridge")
+  te <- reticulate::import("transforemotion")
+  py <- bridge$signature_of(reticulate::py_get_attr(te, python_name))
+  r <- formals(r_function)
+  expect_identical(names(r), unlist(py$name), label = paste0("R arguments of ", python_name, "()"))
+  for (i in seq_along(py$name)) {
+    name <- py$name[[i]]
+    if (!name %in% names(r)) next
+    got <- r_default(r[[name]])
+    expect_identical(got$required, py$required[[i]], label = paste0(python_name, "(", name, ") required"))
+    want <- py$default[[i]]
+    # R passes numbers as doubles; compare values, not storage.
+    if (is.numeric(want)) want <- as.numeric(want)
+    if (is.numeric(got$default)) got$default <- as.numeric(got$default)
+    expect_identical(got$default, want, label = paste0("R default of ", python_name, "(", name, ")"))
+  }
+}
+
+test_that("R and Python scoring functions have the same arguments and defaults", {
+  skip_if_no_python()
+  expect_same_signature(image_scores, "image_scores")
+  expect_same_signature(image_scores_dir, "image_scores_dir")
+  expect_same_signature(video_scores, "video_scores")
+  expect_same_signature(register_vision_model, "register_vision_model")
+})
