@@ -355,3 +355,30 @@ def test_read_corpus_names_what_is_missing(tmp_path):
         te.read_corpus(str(tmp_path / "nothing"))
     with pytest.raises(FileNotFoundError, match="no scored corpus"):
         te.read_corpus(str(tmp_path))
+
+
+def test_command_line_scores_resumes_and_refuses_in_flags(tiny_model, corpus, tmp_path):
+    out = str(tmp_path / "out")
+    table = str(tmp_path / "scores.csv")
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"\0" * 1000)
+    command = [sys.executable, "-m", "transforemotion", "corpus", str(corpus / "a_moving.avi"), str(broken),
+               str(corpus / "d_face.jpg"), "--output-dir", out, "--nframes", "10", "--ffreq", "3",
+               "--unit-size", "4", "--face-selection", "none", "--local-model-path", tiny_model, "--quiet"]
+    done = subprocess.run(command + ["--classes", *CLASSES, "-o", table], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "transforemotion: warning: 1 of 5 units could not be scored" in done.stderr
+    with open(table, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", te.TransforemotionWarning)
+        expected = te.read_corpus(out)
+    assert [r["source"] for r in rows] == expected["source"]
+    assert rows[-1]["frame"] == "NA" and rows[0]["frame"] == "0"
+    np.testing.assert_allclose([float(r["joy"]) for r in rows], expected["joy"], rtol=1e-9)
+
+    again = subprocess.run(command + ["--classes", "joy", "fear"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2
+    assert "--classes was joy anger surprise, now joy fear" in again.stderr
+    assert "--overwrite" in again.stderr and "overwrite=True" not in again.stderr

@@ -1,4 +1,4 @@
-"""Command line: ``transforemotion image|video|models ...``.
+"""Command line: ``transforemotion image|video|corpus|models ...``.
 
 A thin layer: parse the flags, call the public functions, write a table.
 Messages are spelled for the shell (``--face-selection none``, not
@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from typing import Dict, List, Optional, Sequence
 
-from . import api
+from . import api, corpus
 from .faces import FACE_SELECTIONS
 from .media import list_image_files
 from .messages import TransforemotionWarning, caller
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n"
                "  transforemotion image face.jpg photos/ --classes joy anger surprise > scores.csv\n"
                "  transforemotion video interview.mp4 --classes joy anger --ffreq 25 -o scores.csv\n"
+               "  transforemotion corpus videos/ --classes joy anger --nframes 500 --output-dir scores/ -o scores.csv\n"
                "  transforemotion models",
         formatter_class=_Formatter,
     )
@@ -100,9 +101,44 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--video-name", default="temp", metavar="NAME", help="base name of saved files")
     _add_scoring_options(video)
 
+    _add_corpus_command(commands)
+
     models = commands.add_parser("models", help="list the registered models", formatter_class=_Formatter)
     _add_output_options(models)
     return parser
+
+
+def _add_corpus_command(commands) -> None:
+    sub = commands.add_parser(
+        "corpus", formatter_class=_Formatter,
+        help="score a whole corpus of videos and images into a folder, resumably (run it again after a stop)")
+    sub.add_argument("inputs", nargs="+", metavar="INPUT",
+                     help="a folder, a manifest (.csv or .parquet: path, and optionally id, start, end), "
+                          "or video and image files")
+    sub.add_argument("--output-dir", required=True, metavar="FOLDER",
+                     help="where the parts, corpus.json and failures.csv go; the table of scores is then written "
+                          "as for the other commands")
+    sub.add_argument("--engine", default="local", choices=corpus.ENGINES,
+                     help="score in this process, or on a Ray cluster")
+    sub.add_argument("--nframes", type=int, default=None, metavar="N",
+                     help="frames per video (default: up to 100, as many as each video has room for)")
+    sub.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
+    sub.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
+    sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="score each video from here")
+    sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="score up to here; -1: the end")
+    sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of a folder")
+    sub.add_argument("--unit-size", type=int, default=corpus.DEFAULT_UNIT_SIZE, metavar="N",
+                     help="sampled frames per video segment and images per batch: the unit of work saved at once")
+    sub.add_argument("--overwrite", action="store_true",
+                     help="delete this command's earlier results in --output-dir and start over")
+    sub.add_argument("--address", default=None, help="Ray: auto, or ray://HOST:10001 (default: a local Ray)")
+    sub.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="Ray: workers, each with its own model (default: one per GPU, else one per CPU)")
+    sub.add_argument("--gpus-per-worker", type=float, default=None, metavar="N",
+                     help="Ray: GPUs per worker (default: 1 where the cluster has GPUs, else 0)")
+    sub.add_argument("--cpus-per-worker", type=float, default=1, metavar="N",
+                     help="Ray: CPUs reserved per worker and its thread count; 0.5 on machines with few cores")
+    _add_scoring_options(sub)
 
 
 def _templates(args):
@@ -139,6 +175,19 @@ def run_video(args) -> Dict[str, list]:
         save_video=args.save_video, save_frames=args.save_frames, save_dir=args.save_dir,
         video_name=args.video_name, timestamps=True, **kwargs, **_scoring_kwargs(args),
     )
+
+
+def run_corpus(args) -> Dict[str, list]:
+    """Score the corpus into --output-dir (skipping what is finished), then return all its scores."""
+    kwargs = {} if args.nframes is None else {"nframes": args.nframes}
+    inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
+    corpus.score_corpus(
+        inputs, args.classes, args.output_dir, engine=args.engine, ffreq=args.ffreq, uniform=args.uniform,
+        start=args.start, end=args.end, recursive=args.recursive, unit_size=args.unit_size,
+        overwrite=args.overwrite, address=args.address, workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, **kwargs,
+        **_scoring_kwargs(args))
+    return corpus.read_corpus(args.output_dir)
 
 
 def _missing(v) -> bool:
@@ -201,10 +250,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 table = list_vision_models()
             elif args.command == "image":
                 table = run_image(args)
+            elif args.command == "corpus":
+                table = run_corpus(args)
             else:
                 table = run_video(args)
             write_output(table, args.format, args.output)
-    except (FileNotFoundError, ValueError, ImportError, OSError) as exc:
+    except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

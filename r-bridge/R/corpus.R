@@ -2,14 +2,19 @@
 # each argument; the rules (which engine, which files, what may change on a
 # rerun) are Python's, so that R, Python and the command line agree.
 
-# NULL, or what `check` accepts.
-optional <- function(x, name, check) if (is.null(x)) NULL else check(x, name)
-
-check_strings <- function(x, name) {
+# A character vector of files, or one folder or manifest; Python decides which.
+check_inputs <- function(x) {
   if (!is.character(x) || length(x) == 0 || anyNA(x) || !all(nzchar(x))) {
-    arg_error("`", name, "` must be a character vector without NA or empty strings, not ", describe(x), ".")
+    arg_error("`inputs` must be a folder, a manifest file or a character vector of files, without NA or empty ",
+              "strings; got ", describe(x), ".")
   }
-  x
+  x <- path.expand(x)
+  if (length(x) == 1) x else as.list(x)
+}
+
+check_optional_number <- function(x, name) {
+  if (is.null(x)) return(NULL)
+  check_number(x, name)
 }
 
 #' Emotion scores for a whole corpus of videos and images, resumably
@@ -50,24 +55,11 @@ check_strings <- function(x, name) {
 #'   [video_scores()]. A manifest's `start` and `end` override `start` and
 #'   `end` for its row. Left at its default, `nframes` scores a short video
 #'   on the frames it has room for (up to 100).
-#' @param face_selection Which face to score: `"largest"`, `"left"`,
-#'   `"right"`, `"all"` (every face, one row each, with its box) or `"none"`
-#'   (the whole picture).
 #' @param recursive Look in sub-folders of `inputs` too?
-#' @param face_boxes `TRUE` to add the scored face's box (`x`, `y`, `width`,
-#'   `height`, in pixels) and the detector's `confidence`.
-#' @param templates `NULL` (labels used verbatim), a template with one `{}`
-#'   such as `"a photo of a {} face."`, several of them (their text vectors
-#'   are averaged), or a built-in set: `"fer"`, `"face"`.
 #' @param unit_size Sampled frames per video segment and images per image
 #'   batch. One long video is shared between Ray workers segment by segment.
 #' @param overwrite `TRUE` to delete this function's earlier results in
 #'   `output_dir` and start over.
-#' @param batch_size Faces per forward pass (`NULL`: 32).
-#' @param device `NULL` (CUDA, then Apple MPS, then CPU), or `"cpu"`,
-#'   `"cuda"`, `"cuda:1"`, `"mps"`.
-#' @param progress `NULL` or `TRUE` for a progress bar over units and a line
-#'   saying how many were finished earlier; `FALSE` for none.
 #' @param address Ray only: `"auto"` (the cluster this machine belongs to),
 #'   `"ray://host:10001"`, or `NULL` for a Ray instance started for this
 #'   call.
@@ -77,6 +69,8 @@ check_strings <- function(x, name) {
 #'   cluster has GPUs, else 0).
 #' @param cpus_per_worker Ray only: CPUs reserved per worker, also its number
 #'   of threads (at least 1). Use 0.5 on a machine with few cores.
+#' @param progress `NULL` or `TRUE` for a progress bar over units and a line
+#'   saying how many were finished earlier; `FALSE` for none.
 #' @inheritParams image_scores
 #' @returns Invisibly, a `data.frame` with one row per unit: `unit`, `kind`
 #'   (`"video"` or `"images"`), `source` (the first file of the unit),
@@ -100,41 +94,24 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
                           face_boxes = FALSE, templates = NULL, unit_size = 256, overwrite = FALSE,
                           batch_size = NULL, device = NULL, progress = NULL, address = NULL,
                           workers = NULL, gpus_per_worker = NULL, cpus_per_worker = 1) {
-  inputs <- path.expand(check_strings(inputs, "inputs"))
-  args <- list(
-    # One string may be a folder or a manifest; several are a list of files.
-    inputs = if (length(inputs) == 1) inputs else as.list(inputs),
-    classes = check_classes(classes),
+  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
+                             device, progress)
+  # Left out, nframes keeps Python's default: a short video is scored on the frames it has room for.
+  nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
+  result <- do.call(py_call, c(list(
+    "score_corpus",
+    inputs = check_inputs(inputs), classes = check_classes(classes),
     output_dir = path.expand(check_string(output_dir, "output_dir")),
-    engine = check_string(engine, "engine"),
-    face_selection = check_string(face_selection, "face_selection"),
-    start = check_number(start, "start"),
-    end = check_number(end, "end"),
-    uniform = check_bool(uniform, "uniform"),
-    ffreq = check_number(ffreq, "ffreq"),
-    recursive = check_bool(recursive, "recursive"),
-    model = check_string(model, "model"),
-    local_model_path = optional(local_model_path, "local_model_path", check_string),
-    face_boxes = check_bool(face_boxes, "face_boxes"),
-    templates = optional(templates, "templates", function(x, name) {
-      x <- check_strings(x, name)
-      if (length(x) == 1) x else as.list(x)
-    }),
-    unit_size = check_number(unit_size, "unit_size"),
-    overwrite = check_bool(overwrite, "overwrite"),
-    batch_size = optional(batch_size, "batch_size", check_number),
-    device = optional(device, "device", check_string),
-    progress = optional(progress, "progress", check_bool),
-    address = optional(address, "address", check_string),
-    workers = optional(workers, "workers", check_number),
-    gpus_per_worker = optional(gpus_per_worker, "gpus_per_worker", check_number),
+    engine = check_string(engine, "engine"), nframes = nframes,
+    start = check_number(start, "start"), end = check_number(end, "end"),
+    uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
+    recursive = check_bool(recursive, "recursive"), unit_size = as_whole(unit_size, "unit_size"),
+    overwrite = check_bool(overwrite, "overwrite"), address = check_optional_string(address, "address"),
+    workers = as_optional_whole(workers, "workers"),
+    gpus_per_worker = check_optional_number(gpus_per_worker, "gpus_per_worker"),
     cpus_per_worker = check_number(cpus_per_worker, "cpus_per_worker")
-  )
-  if (!is.null(args$local_model_path)) args$local_model_path <- path.expand(args$local_model_path)
-  # Left out, nframes keeps Python's default: a short video is scored on the frames it has.
-  if (!missing(nframes)) args$nframes <- check_number(nframes, "nframes")
-  result <- do.call(py_call, c(list("score_corpus"), args))
-  invisible(as_scores_frame(result))
+  ), options))
+  invisible(as_scores_frame(result, required = c("unit", "status")))
 }
 
 #' Read the scores of a corpus
@@ -164,7 +141,7 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
 #' @export
 read_corpus <- function(output_dir) {
   output_dir <- path.expand(check_string(output_dir, "output_dir"))
-  scores <- as_scores_frame(py_call("read_corpus", output_dir = output_dir))
+  scores <- as_scores_frame(py_call("read_corpus", output_dir = output_dir), required = c("frame", "time"))
   for (column in intersect(c("frame", "face", "x", "y", "width", "height"), names(scores))) {
     scores[[column]] <- as.integer(scores[[column]])
   }

@@ -3,39 +3,18 @@
 classes <- c("joy", "very angry", "surprise")
 
 test_that("corpus_scores checks types, lengths and NA before calling Python", {
-  expect_error(corpus_scores(42, c("joy", "anger"), tempdir()), "`inputs` must be a character vector",
+  expect_error(corpus_scores(42, c("joy", "anger"), tempdir()), "`inputs` must be a folder, a manifest",
                class = "transforemotion_argument_error")
   expect_error(corpus_scores(c("a.mp4", NA), c("joy", "anger"), tempdir()), "`inputs`")
   expect_error(corpus_scores("videos", c("joy", NA), tempdir()), "`classes`")
   expect_error(corpus_scores("videos", c("joy", "anger"), c("a", "b")), "`output_dir` must be a single")
+  expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), unit_size = 2.5), "`unit_size`")
   expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), nframes = NA), "`nframes`")
   expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), overwrite = NA), "`overwrite` must be TRUE")
   expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), templates = character()), "`templates`")
   expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), workers = c(1, 2)), "`workers`")
   expect_error(corpus_scores("videos", c("joy", "anger"), tempdir(), progress = "yes"), "`progress`")
   expect_error(read_corpus(NA_character_), "`output_dir`")
-})
-
-test_that("corpus_scores has Python's arguments and defaults", {
-  skip_if_no_python()
-  transforEmotionBridge:::te_module()
-  main <- reticulate::py_run_string(paste(
-    "import inspect, transforemotion",
-    "def _plain(v):",
-    "    return v if v is None or isinstance(v, (bool, str, float)) else int(v)",
-    "corpus_defaults = {n: '<required>' if p.default is p.empty else _plain(p.default)",
-    "                   for n, p in inspect.signature(transforemotion.score_corpus).parameters.items()}",
-    "corpus_names = list(corpus_defaults)",
-    sep = "\n"
-  ))
-  expect_identical(names(formals(corpus_scores)), main$corpus_names)
-  r_defaults <- formals(corpus_scores)
-  for (name in main$corpus_names) {
-    python_default <- main$corpus_defaults[[name]]
-    if (identical(python_default, "<required>")) next
-    expect_equal(eval(r_defaults[[name]]), python_default, info = name)
-  }
-  expect_identical(names(formals(read_corpus)), "output_dir")
 })
 
 test_that("corpus_scores scores videos and images; read_corpus gives video_scores' rows", {

@@ -31,4 +31,6 @@ test_that("R and Python scoring functions have the same arguments and defaults",
   expect_same_signature(image_scores_dir, "image_scores_dir")
   expect_same_signature(video_scores, "video_scores")
   expect_same_signature(register_vision_model, "register_vision_model")
+  expect_same_signature(corpus_scores, "score_corpus")
+  expect_same_signature(read_corpus, "read_corpus")
 })
