@@ -82,3 +82,20 @@ def face_video(tmp_path_factory, face):
 def in_tmp_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory, face):
+    """score_corpus tests: two videos (one face moving out of the picture; two faces) and five images, one
+    without a face, and a file that is neither."""
+    folder = tmp_path_factory.mktemp("corpus")
+    write_video(folder / "a_moving.avi", moving_face_frames(face, count=60, step=12))
+    canvas = cv2.resize(two_face_canvas(face), (450, 200))
+    write_video(folder / "b_two.avi", [np.roll(canvas, 3 * i, axis=1) for i in range(30)])
+    Image.fromarray(two_face_canvas(face)).save(folder / "c_group.png")
+    Image.fromarray(face).save(folder / "d_face.jpg", quality=95)
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(folder / "e_blank.png")
+    Image.fromarray(np.ascontiguousarray(face[:, ::-1])).save(folder / "f_mirror.jpg", quality=95)
+    Image.fromarray(cv2.resize(face, (125, 150))).save(folder / "g_small.png")
+    (folder / "notes.txt").write_text("not media")
+    return folder

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import transforemotion as te
-from test_corpus import CLASSES, SAMPLING, corpus  # noqa: F401 - the corpus fixture
+from test_corpus import CLASSES, SAMPLING
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
@@ -27,7 +27,7 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_engine_gives_the_local_engines_rows_and_failures(local_ray, tiny_model, corpus, tmp_path):  # noqa: F811
+def test_ray_engine_gives_the_local_engines_rows_and_failures(local_ray, tiny_model, corpus, tmp_path):
     broken = tmp_path / "broken.avi"
     broken.write_bytes(os.urandom(3000))
     inputs = [str(corpus / name) for name in ("a_moving.avi", "b_two.avi", "c_group.png", "d_face.jpg",
@@ -64,7 +64,7 @@ def test_ray_engine_gives_the_local_engines_rows_and_failures(local_ray, tiny_mo
     assert again["status"].count("skipped") == 7 and again["status"].count("failed") == 1
 
 
-def test_ray_refuses_more_gpus_than_the_cluster_has(local_ray, tiny_model, corpus, tmp_path):  # noqa: F811
+def test_ray_refuses_more_gpus_than_the_cluster_has(local_ray, tiny_model, corpus, tmp_path):
     with pytest.raises(ValueError, match="more GPUs than the Ray cluster has"):
         te.score_corpus([str(corpus / "d_face.jpg")], CLASSES, str(tmp_path / "out"), engine="ray",
                         gpus_per_worker=1, local_model_path=tiny_model, progress=False)
