@@ -79,15 +79,19 @@ class _UnitScorer:
 def _quiet_ray_data(ray):
     """Ray Data's own progress bars and per-run log lines off while we run (ours count units), then back."""
     context = ray.data.DataContext.get_current()
-    saved = context.enable_progress_bars, context.print_on_execution_start
+    # print_on_execution_start is newer than the oldest Ray we accept: set only what this Ray has.
+    names = [n for n in ("enable_progress_bars", "print_on_execution_start") if hasattr(context, n)]
+    saved = {n: getattr(context, n) for n in names}
     logger = logging.getLogger("ray.data")
     level = logger.level
-    context.enable_progress_bars, context.print_on_execution_start = False, False
+    for name in names:
+        setattr(context, name, False)
     logger.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        context.enable_progress_bars, context.print_on_execution_start = saved
+        for name, was in saved.items():
+            setattr(context, name, was)
         logger.setLevel(level)
 
 
