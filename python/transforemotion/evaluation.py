@@ -23,7 +23,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .api import DEFAULT_IMAGE_PATTERN, check_classes, image_scores_dir, list_image_files
-from .messages import arg, function, warn
+from .messages import arg, current_caller, function, warn
 
 __all__ = ["evaluate_scores", "evaluate_dir", "METADATA_COLUMNS", "ECE_BINS", "expected_calibration_error"]
 
@@ -48,9 +48,14 @@ def _metrics_libraries():
         import krippendorff
         from sklearn import metrics
     except ImportError as exc:
+        how = (
+            'from R: reticulate::py_install(c("scikit-learn", "krippendorff"), pip = TRUE)'
+            if current_caller() == "r"
+            else "pip install 'transforemotion[eval]'"
+        )
         raise ImportError(
             f"{function('evaluate_scores')} needs the optional packages scikit-learn and krippendorff "
-            f"({exc.name or exc} is missing). Install them with: pip install 'transforemotion[eval]'"
+            f"({exc.name or exc} is missing). Install them with: {how}"
         ) from None
     return metrics, krippendorff
 
