@@ -133,6 +133,8 @@ test_that("plot draws the confusion counts and the F1 of each class", {
   # truth joy is the top row (y = 3): its cell under predicted joy (x = 1) holds 2
   expect_equal(picture$cells$count[picture$cells$x == 1 & picture$cells$y == 3], 2)
   expect_shades_follow_counts(picture$cells)
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
   expect_identical(plot(result, which = "f1"), result)
 })
 
