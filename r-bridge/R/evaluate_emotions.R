@@ -46,8 +46,11 @@ EMOTION_METRICS <- c("accuracy", "precision", "recall", "f1_macro", "f1_micro", 
 #'   probabilities are left out of AUROC and ECE.
 #' - A prediction that is not among `classes` is an error naming it, as is a
 #'   true label (transforEmotion drops them from some counts and not others).
-#'   `na_rm = FALSE` with missing values is an error that says so.
-#' - An unknown name in `metrics` is an error listing the known ones.
+#'   `na_rm = FALSE` with missing values is an error that says so, and an
+#'   empty label (an empty cell of a CSV file) counts as missing.
+#' - An unknown name in `metrics` is an error listing the known ones; so is
+#'   data with a single class throughout (give all the classes with
+#'   `classes`).
 #' - `plot()` draws with base graphics (no ggplot2 needed) and returns the
 #'   plotted data invisibly instead of ggplot objects.
 #'
