@@ -11,8 +11,10 @@ turns into a table.
 """
 
 from .api import image_scores, image_scores_dir, video_scores
+from .evaluation import evaluate_dir, evaluate_scores
 from .models import list_vision_models, register_vision_model
 from .messages import TransforemotionWarning
+from .plotting import plot_confusion, plot_scores
 from .prompts import TEMPLATE_SETS
 
 __version__ = "0.1.0"
@@ -21,6 +23,10 @@ __all__ = [
     "image_scores",
     "image_scores_dir",
     "video_scores",
+    "evaluate_scores",
+    "evaluate_dir",
+    "plot_scores",
+    "plot_confusion",
     "list_vision_models",
     "register_vision_model",
     "TransforemotionWarning",

@@ -32,3 +32,9 @@ test_that("R and Python scoring functions have the same arguments and defaults",
   expect_same_signature(video_scores, "video_scores")
   expect_same_signature(register_vision_model, "register_vision_model")
 })
+
+test_that("R and Python evaluation functions have the same arguments and defaults", {
+  skip_if_no_python()
+  expect_same_signature(evaluate_scores, "evaluate_scores")
+  expect_same_signature(evaluate_dir, "evaluate_dir")
+})
