@@ -137,7 +137,7 @@ class _Deadline:
         self._ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sockets: List[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
+        self._timer = threading.Timer(min(seconds, threading.TIMEOUT_MAX), self._expire)
         self._timer.daemon = True
         self._timer.start()
 

@@ -163,7 +163,7 @@ def _frame_range(total_frames: int, fps: float, start: float, end: float) -> Tup
     first = _frame_at(start, fps, total_frames) if cut else 0
     last = total_frames if end == -1 else _frame_at(end, fps, total_frames)
     if cut and first >= total_frames:
-        raise ValueError(f"{arg('start', start)} is at or after the end of the video, which is "
+        raise ValueError(f"{arg('start')} ({start:g} s) is at or after the end of the video, which is "
                          f"{total_frames / fps:.3g} s long ({total_frames} frames at {fps:.3g} frames per second).")
     return cut, first, last
 
@@ -347,7 +347,7 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
     if held == 0:
         raise ValueError(f"{header}. Check the file, or convert it again.")
     if indices[0] >= held:
-        raise ValueError(f"{header}; {arg('start', start)} is past the last of them, at "
+        raise ValueError(f"{header}; {arg('start')} ({start:g} s) is past the last of them, at "
                          f"{(held - 1) / fps:.3g} s.")
     if uniform or nframes is None:
         try:
