@@ -282,3 +282,17 @@ def test_image_scores_dir_gives_a_pipe_a_missing_row_and_goes_on(tiny_model, ima
         result = te.image_scores_dir(str(tmp_path), CLASSES, local_model_path=tiny_model)
     assert result["image_id"] == ["astronaut.jpg", "pipe.jpg"]
     assert not math.isnan(result["joy"][0]) and math.isnan(result["joy"][1])
+
+
+def test_a_redirect_to_a_raw_utf8_address_is_followed(server, picture):
+    # Servers send raw UTF-8 bytes in Location; http.client reads them as Latin-1.
+    server.route("/f%C3%A1ce.png", local_http.file(encoded(picture, "PNG"), "image/png"))
+
+    def send(request):
+        request.send_response(302)
+        request.send_header("Location", "/f\u00e1ce.png".encode("utf-8").decode("latin-1"))
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    url = server.route("/old.png", send)
+    np.testing.assert_array_equal(media.load_image(url), picture)

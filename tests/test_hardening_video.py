@@ -7,6 +7,7 @@ downloads come from a real HTTP server on 127.0.0.1.
 
 import os
 import struct
+import time
 import tracemalloc
 
 import numpy as np
@@ -276,3 +277,24 @@ def test_video_scores_with_an_end_far_past_the_video(tiny_model, face_video):
     result = te.video_scores(face_video, ["joy", "anger"], nframes=3, ffreq=10, end=1e308, face_selection="none",
                              timestamps=True, local_model_path=tiny_model)
     assert result["frame"] == [0, 10, 20]
+
+
+def test_a_slow_video_behind_a_web_page_stops_at_the_total_limit(server, tmp_path):
+    pytest.importorskip("yt_dlp")
+    server.route("/slow.avi", local_http.slow_body(server.video_bytes, interval=0.05))
+    url = server.route("/watch-slow", local_http.file(PAGE.replace(b"clip.avi", b"slow.avi"), "text/html"))
+    began = time.monotonic()
+    with pytest.raises(ValueError, match="longer than 3 s"):
+        with video.downloaded_video(url, str(tmp_path / "dl"), max_seconds=3.0):
+            pass
+    assert time.monotonic() - began < 8
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_page_without_a_video_is_a_value_error_with_yt_dlps_reason(server, tmp_path):
+    pytest.importorskip("yt_dlp")
+    url = server.route("/empty-page", local_http.file(b"<html><body>No video here</body></html>", "text/html"))
+    with pytest.raises(ValueError, match=r"Could not download the video at .*empty-page: .*\S"):
+        with video.downloaded_video(url, str(tmp_path / "dl")):
+            pass
+    assert os.listdir(tmp_path) == []

@@ -107,7 +107,7 @@ def quote_url(url: str) -> str:
         port = colon + port
     if not host:
         raise ValueError(f"{url} has no host name; a URL looks like https://example.org/face.jpg.")
-    if port and not port[1:].isdigit():
+    if port[1:] and not port[1:].isdigit():
         raise ValueError(f"{url} has an invalid port ({port[1:]!r}).")
     netloc = _quote_part(userinfo, "!$&'()*+,;=:%") + at + _ascii_host(host, url) + port
     return urllib.parse.urlunsplit((

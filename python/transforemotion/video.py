@@ -23,6 +23,9 @@ import math
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -432,50 +435,59 @@ def _url_suffix(url: str) -> str:
     return suffix if suffix in VIDEO_EXTENSIONS else ".mp4"
 
 
-def _download_with_ytdlp(url: str, folder: str, max_bytes: int, max_seconds: float) -> str:
-    """Download the video on a web page into ``folder`` (ours alone) with yt-dlp; return its path."""
+def _run_bounded(command: List[str], seconds: float) -> Tuple[Optional[int], str, str]:
+    """Run ``command``; kill it (and what it started) after ``seconds``. Returns (exit code or None, out, err)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                               text=True, encoding="utf-8", errors="replace", start_new_session=os.name == "posix")
     try:
-        import yt_dlp
+        out, err = process.communicate(timeout=seconds)
+        return process.returncode, out, err
+    except subprocess.TimeoutExpired:
+        if os.name == "posix":
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
+        process.communicate()
+        return None, "", ""
+
+
+def _download_with_ytdlp(url: str, folder: str, max_bytes: int, max_seconds: float, started: float) -> str:
+    """Download the video on a web page into ``folder`` (ours alone) with yt-dlp; return its path.
+
+    yt-dlp runs in a child process so that the time limit holds whatever it
+    does (a slow server, a stuck extractor): the process is killed when the
+    time is up. ``--ignore-config`` keeps a user's yt-dlp settings (another
+    output folder, say) from changing where the file goes. ``max_seconds``
+    counts from ``started`` (a ``time.monotonic()`` value).
+    """
+    try:
+        __import__("yt_dlp")
     except ImportError:
         raise ImportError(
             f"{url} is a web page, not a video file. Videos from YouTube and similar sites need the optional "
             "'youtube' extra: pip install 'transforemotion[youtube]' (it installs yt-dlp)."
         ) from None
-    started = time.monotonic()
-    stopped: List[str] = []
-
-    def within_limits(progress: dict) -> None:
-        # yt-dlp calls this as data arrives; raising here cancels the download.
-        if time.monotonic() - started > max_seconds:
-            stopped.append(f"it took longer than {max_seconds:g} s")
-        elif (progress.get("downloaded_bytes") or 0) > max_bytes:
-            stopped.append(f"it is larger than {max_bytes / 1e6:,.0f} MB")
-        if stopped:
-            raise yt_dlp.utils.DownloadCancelled(stopped[-1])
-
-    options = {
-        "format": "best[ext=mp4]/best",
-        "outtmpl": os.path.join(folder, "video.%(ext)s"),
-        "paths": {"home": folder, "temp": folder},
-        "quiet": True,
-        "no_warnings": True,
-        "noprogress": True,
-        "noplaylist": True,
-        "socket_timeout": URL_TIMEOUT_SECONDS,
-        "max_filesize": max_bytes,
-        "progress_hooks": [within_limits],
-    }
-    try:
-        with yt_dlp.YoutubeDL(options) as ydl:
-            info = ydl.extract_info(url, download=True)
-            path = ydl.prepare_filename(info)
-    except Exception as exc:  # noqa: BLE001 - yt-dlp raises many types; the user needs the message
-        if stopped:
-            raise ValueError(f"The download of the video at {url} was stopped: {stopped[-1]}. Download it "
-                             "yourself and pass the file.") from None
-        raise ValueError(f"Could not download the video at {url}: {exc}") from None
+    command = [
+        sys.executable, "-m", "yt_dlp", "--ignore-config", "--no-playlist", "--no-warnings", "--no-progress",
+        "--format", "best[ext=mp4]/best",
+        "--output", os.path.join(folder, "video.%(ext)s"),
+        "--max-filesize", str(int(max_bytes)),
+        "--socket-timeout", str(URL_TIMEOUT_SECONDS),
+        "--print", "after_move:filepath",
+        "--", url,
+    ]
+    code, out, err = _run_bounded(command, max(0.1, max_seconds - (time.monotonic() - started)))
+    if code is None:
+        raise ValueError(f"Downloading the video at {url} took longer than {max_seconds:g} s, so it was stopped. "
+                         "Download it yourself and pass the file.")
+    if code != 0:
+        errors = [line for line in err.splitlines() if line.startswith("ERROR:")] or err.strip().splitlines()[-1:]
+        reason = errors[-1].replace("ERROR:", "", 1).strip() if errors else f"yt-dlp exited with status {code}"
+        raise ValueError(f"Could not download the video at {url}: {reason}")
+    printed = [line.strip() for line in out.splitlines() if line.strip()]
+    path = printed[-1] if printed else ""
     if not os.path.isfile(path):
-        # yt-dlp skips, without an error, a video above max_filesize.
+        # yt-dlp skips, without an error, a video above --max-filesize.
         raise ValueError(f"yt-dlp found a video at {url} but saved no file; it may be larger than the "
                          f"{max_bytes / 1e6:,.0f} MB limit. Download it yourself and pass the file.")
     return path
@@ -489,8 +501,7 @@ def _download_into(url: str, folder: str, max_bytes: int, max_seconds: float) ->
         written = download(url, out, max_bytes, refuse_html=True, max_seconds=max_seconds)
     if written is None:
         os.remove(path)
-        remaining = max(1.0, max_seconds - (time.monotonic() - started))
-        return _download_with_ytdlp(url, folder, max_bytes, remaining)
+        return _download_with_ytdlp(url, folder, max_bytes, max_seconds, started)
     if written == 0:
         raise ValueError(f"{url} returned an empty response, not a video.")
     return path
@@ -540,8 +551,9 @@ def downloaded_video(url: str, save_dir: str = "temp/", video_name: str = "temp"
 
     A direct link to a video file is streamed (within ``max_bytes`` and
     ``max_seconds`` in all, see :func:`transforemotion.downloads.download`);
-    a web page (YouTube and others) goes through yt-dlp, within the same
-    limits. Either way the download is written inside a new hidden folder
+    a web page (YouTube and others) goes through yt-dlp, run as a child
+    process that is killed when ``max_seconds`` are up, with its own
+    ``--max-filesize`` (its network requests follow its own rules). Either way the download is written inside a new hidden folder
     ``save_dir/.transforemotion-download-*`` that this function creates, so
     it can never collide with a file of the user's.
 
