@@ -315,7 +315,8 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
     seeks to the last wanted frame. When it is there (every sound file),
     the indices are those of :func:`frames_to_score`; the check costs one
     seek. When it is not, the number of frames that really decode, M, is
-    found by seeking (about 2 * log2(M) seeks), and:
+    found by seeking (about 2 * log2(M) seeks; this trusts the decoder's
+    seeking, which FFmpeg does exactly for the usual containers), and:
 
     - a request for more frames than the file holds (``nframes`` > M), or
       for a ``start`` past its last frame, is a ValueError that gives both
@@ -553,7 +554,8 @@ def downloaded_video(url: str, save_dir: str = "temp/", video_name: str = "temp"
     ``max_seconds`` in all, see :func:`transforemotion.downloads.download`);
     a web page (YouTube and others) goes through yt-dlp, run as a child
     process that is killed when ``max_seconds`` are up, with its own
-    ``--max-filesize`` (its network requests follow its own rules). Either way the download is written inside a new hidden folder
+    ``--max-filesize`` (its network requests follow its own rules). Either
+    way the download is written inside a new hidden folder
     ``save_dir/.transforemotion-download-*`` that this function creates, so
     it can never collide with a file of the user's.
 
