@@ -1,9 +1,5 @@
-"""Issue #9 behaviour that shows only through video_scores: it needs video.downloaded_video,
-video.choose_frames and files.FrameSaver wired into api.py.
-
-Marked xfail (strict) until then: each fails on the current api.py, and the
-mark is to be removed when it is wired in.
-"""
+"""Behaviour that shows only through video_scores: downloads that never touch the user's files,
+frames that cannot be written, and video files whose header lies about their length."""
 
 import os
 
@@ -16,7 +12,6 @@ from conftest import moving_face_frames, write_video
 from test_hardening_video import claim_frames
 
 CLASSES = ["joy", "anger", "surprise"]
-NEEDS_WIRING = pytest.mark.xfail(reason="needs integration into api.py", strict=True)
 
 
 @pytest.fixture
@@ -33,7 +28,6 @@ def small_run(video, tiny_model, **kwargs):
                            local_model_path=tiny_model, **kwargs)
 
 
-@NEEDS_WIRING
 def test_a_url_video_leaves_the_users_temp_file_alone(tiny_model, server, tmp_path):
     # The default video_name is "temp": the download used to become save_dir/temp.avi, then be deleted.
     (tmp_path / "temp.avi").write_bytes(b"my own recording")
@@ -42,20 +36,17 @@ def test_a_url_video_leaves_the_users_temp_file_alone(tiny_model, server, tmp_pa
     assert os.listdir(tmp_path) == ["temp.avi"] and (tmp_path / "temp.avi").read_bytes() == b"my own recording"
 
 
-@NEEDS_WIRING
 def test_a_failed_url_download_leaves_no_save_dir_behind(tiny_model, server, in_tmp_cwd):
     with pytest.raises(ValueError, match="404"):
         small_run(server.url("/missing.mp4"), tiny_model, save_dir="new/dl")
     assert os.listdir(in_tmp_cwd) == []
 
 
-@NEEDS_WIRING
 def test_a_save_dir_made_only_for_the_download_is_removed_afterwards(tiny_model, server, in_tmp_cwd):
     small_run(server.url("/clip.avi"), tiny_model, save_dir="dl")
     assert os.listdir(in_tmp_cwd) == []
 
 
-# Passes already: api.py's fetch_video now refuses to overwrite (it used to replace the file, then delete it).
 def test_kept_video_over_an_existing_file_is_refused_before_downloading(tiny_model, server, tmp_path):
     (tmp_path / "clip.avi").write_bytes(b"mine")
     with pytest.raises(ValueError, match=r"clip.avi already exists.*video_name"):
@@ -63,7 +54,6 @@ def test_kept_video_over_an_existing_file_is_refused_before_downloading(tiny_mod
     assert server.requests == []
 
 
-@NEEDS_WIRING
 def test_frames_that_cannot_be_written_give_one_warning_and_the_scores(tiny_model, face_video, tmp_path):
     (tmp_path / "clip-frame-1.jpg").mkdir()  # a folder where frame 1 should go
     with pytest.warns(te.TransforemotionWarning, match="1 of 3 frames could not be saved") as caught:
@@ -73,7 +63,6 @@ def test_frames_that_cannot_be_written_give_one_warning_and_the_scores(tiny_mode
     assert sorted(os.listdir(tmp_path)) == ["clip-frame-0.jpg", "clip-frame-1.jpg", "clip-frame-2.jpg"]
 
 
-@NEEDS_WIRING
 def test_frame_names_too_long_for_the_file_system_are_reported(tiny_model, face_video, tmp_path):
     with pytest.warns(te.TransforemotionWarning, match=r"3 of 3 frames could not be saved.*too long"):
         result = small_run(face_video, tiny_model, save_frames=True, save_dir=str(tmp_path), video_name="x" * 300)
@@ -86,13 +75,11 @@ def lying_video(tmp_path_factory, face):
     return claim_frames(path, 10**9)
 
 
-@NEEDS_WIRING
 def test_a_lying_header_cannot_make_a_run_score_thousands_of_missing_frames(tiny_model, lying_video):
     with pytest.raises(ValueError, match="only 60 can be decoded"):
         te.video_scores(lying_video, CLASSES, nframes=5000, uniform=True, local_model_path=tiny_model)
 
 
-@NEEDS_WIRING
 def test_a_lying_header_with_uniform_scores_frames_spread_over_the_real_ones(tiny_model, lying_video):
     with pytest.warns(te.TransforemotionWarning, match="only 60 can be decoded"):
         result = te.video_scores(lying_video, CLASSES, nframes=6, uniform=True, face_selection="none",

@@ -244,10 +244,11 @@ def test_a_slow_video_download_stops_at_its_total_limit(server, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_fetch_video_never_overwrites(server, tmp_path):
+def test_a_kept_download_never_overwrites(server, tmp_path):
     (tmp_path / "temp.avi").write_bytes(b"mine")
     with pytest.raises(ValueError, match="already exists"):
-        video.fetch_video(server.url("/clip.avi"), str(tmp_path), "temp")
+        with video.downloaded_video(server.url("/clip.avi"), str(tmp_path), "temp", keep=True):
+            pass
     assert (tmp_path / "temp.avi").read_bytes() == b"mine"
 
 

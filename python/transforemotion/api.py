@@ -10,6 +10,7 @@ once the first picture has been read.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from .files import FrameSaver
 from .checks import (check_choice, check_classes, check_count, check_flag, check_seconds, check_text,
                      resolve_batch_size, resolve_progress)
 from .faces import FACE_SELECTIONS
@@ -26,7 +28,7 @@ from .messages import arg, value, warn
 from .models import ModelSource, load_model, resolve_model, select_device
 from .prompts import resolve_templates
 from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
-from .video import DEFAULT_NFRAMES, check_video_name, fetch_video, frames_to_score, open_video, read_frames
+from .video import DEFAULT_NFRAMES, check_video_name, choose_frames, downloaded_video, open_video, read_frames
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
 
@@ -340,28 +342,22 @@ def video_scores(
     check_video_name(video_name)
     check_text("save_dir", save_dir, "a folder path")
     check_text("video", video, "a video file path or an http(s) URL")
-    if is_url(video):
-        os.makedirs(save_dir, exist_ok=True)
-        path, downloaded = fetch_video(video, save_dir, video_name), True
-    else:
-        path, downloaded = video, False
-    try:
+    source = (downloaded_video(video, save_dir, video_name, keep=save_video) if is_url(video)
+              else contextlib.nullcontext(video))
+    with source as path:
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
-            indices = frames_to_score(total, fps, nframes if explicit_nframes else None, start, end, uniform, ffreq)
+            indices = choose_frames(path, total, fps, nframes if explicit_nframes else None, start, end, uniform,
+                                    ffreq)
             return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
                                 timestamps, nframes if explicit_nframes else len(indices))
         finally:
             capture.release()
-    finally:
-        if downloaded and not save_video and os.path.exists(path):
-            os.remove(path)
 
 
 def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir, video_name, timestamps,
                  nframes) -> Dict[str, list]:
-    if save_frames:
-        os.makedirs(save_dir, exist_ok=True)
+    saver = FrameSaver(save_dir, video_name) if save_frames else None
     undecoded: List[int] = []
 
     def frames():
@@ -370,11 +366,13 @@ def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir
                 undecoded.append(indices[row])
                 yield Picture(row, None, "the frame could not be decoded")
                 continue
-            if save_frames:
-                cv2.imwrite(os.path.join(save_dir, f"{video_name}-frame-{row}.jpg"), frame[:, :, ::-1])
+            if saver is not None:
+                saver.save(row, frame)
             yield Picture(row, frame)
 
     rows = _score(request, frames(), len(indices), "frame", "video_scores")
+    if saver is not None:
+        saver.finish()
     if len(indices) < nframes:
         step = indices[1] - indices[0] if len(indices) > 1 else 1
         warn(f"{arg('uniform', True)} spaced the frames {step} apart, so only {len(indices)} of the {nframes} "

@@ -15,12 +15,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 import warnings
 from typing import Dict, List, Optional, Sequence
 
 from . import api
 from .faces import FACE_SELECTIONS
+from .files import atomic_write, check_output_path
 from .media import list_image_files
 from .messages import TransforemotionWarning, caller
 from .models import list_vision_models
@@ -232,33 +232,17 @@ def write_table(table: Dict[str, list], fmt: str, stream) -> None:
         writer.writerow(["NA" if _missing(v) else v for v in row])
 
 
-def check_output(path: Optional[str], flag: str = "--output") -> None:
-    """Refuse an output file that cannot be written, before any work."""
-    if path is None:
-        return
-    if os.path.isdir(path):
-        raise ValueError(f"{flag} {path} is a folder; give a file name, e.g. {flag} {os.path.join(path, 'scores.csv')}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{flag} {path}: the folder {folder} does not exist; create it first or choose another file.")
-
-
-def write_output(table: Dict[str, list], fmt: str, path: Optional[str], writer=None) -> None:
+def write_output(table, fmt: str, path: Optional[str], writer=None) -> None:
+    """To standard output, or atomically to a file: an interrupted run never leaves half a table."""
     writer = writer or write_table
     if path is None:
         writer(table, fmt, sys.stdout)
         return
-    # A temporary file beside the target, then a rename: an interrupted run never leaves half a table.
-    handle, partial = tempfile.mkstemp(prefix=".transforemotion-", suffix=".part", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
+        with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
             writer(table, fmt, fh)
-        os.replace(partial, path)
     except OSError as exc:
         raise ValueError(f"Could not write {path}: {exc.strerror or exc}.") from None
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None):
@@ -272,8 +256,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             # Skipped items are one line each on stderr, without Python's source-line decoration.
             warnings.simplefilter("always", TransforemotionWarning)
             warnings.showwarning = _print_warning
-            check_output(args.output)
-            check_output(getattr(args, "scores_out", None), "--scores-out")
+            for name in ("output", "scores_out"):
+                if getattr(args, name, None) is not None:
+                    check_output_path(getattr(args, name), name)
             if args.command == "evaluate":
                 write_output(run_evaluate(args), args.format, args.output, write_evaluation)
                 return EXIT_OK

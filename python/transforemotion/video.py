@@ -51,7 +51,6 @@ __all__ = [
     "open_video",
     "read_frames",
     "downloaded_video",
-    "fetch_video",
     "check_video_name",
     "VIDEO_EXTENSIONS",
 ]
@@ -612,14 +611,3 @@ def downloaded_video(url: str, save_dir: str = "temp/", video_name: str = "temp"
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
         _remove_if_empty(created)
-
-
-def fetch_video(url: str, save_dir: str, video_name: str) -> str:
-    """Download ``url`` to ``save_dir/{video_name}{ext}`` and return the path; the caller removes it.
-
-    Kept for callers that manage the file themselves; prefer
-    :func:`downloaded_video`, which also removes what it created. Never
-    overwrites an existing file (ValueError instead).
-    """
-    with downloaded_video(url, save_dir, video_name, keep=True) as path:
-        return path
