@@ -138,6 +138,9 @@ def corpus() -> list[tuple[str, np.ndarray]]:
     pictures += [(f"Megamind.avi#{i} at 1/3", _shrunk(frame, 1 / 3)) for i, frame in film[2::4]]
     pictures += [(f"Megamind.avi#{i} mirrored", np.ascontiguousarray(frame[:, ::-1])) for i, frame in film[3::4]]
     pictures += [(f"Megamind.avi#{i} darker", _darker(frame, 0.4)) for i, frame in film[4::4]]
+    # Larger than MAX_DETECTION_SIDE, so searched shrunk (the reference is not).
+    pictures += [(f"Megamind.avi#{i} at 2x", cv2.resize(frame, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+                 for i, frame in film[5::12]]
     # People far away: faces mostly under 20 pixels.
     pictures += [(f"vtest.avi#{i}", frame) for i, frame in sample_frames("vtest.avi", step=200)]
     stills = ["messi5.jpg", "basketball1.png", "basketball2.png", "left06.jpg", "right06.jpg", "sudoku.png",
