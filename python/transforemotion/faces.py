@@ -92,6 +92,10 @@ _STRIDE = 2
 # picture.
 _BLACK = -127.5 / 128
 
+# Above this many boxes, non-maximum suppression does not build the full
+# matrix of overlaps (8 bytes per pair).
+_NMS_MATRIX_LIMIT = 1500
+
 _local = threading.local()
 
 
@@ -137,19 +141,40 @@ def _nms(boxes: np.ndarray, threshold: float, by_min: bool = False) -> np.ndarra
     """
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
-    x1, y1, x2, y2, score = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
+    order = np.argsort(boxes[:, 4], kind="stable")[::-1]
+    x1, y1, x2, y2 = (boxes[order, k] for k in range(4))
     area = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.argsort(score, kind="stable")[::-1]
+    if len(boxes) > _NMS_MATRIX_LIMIT:
+        return order[_nms_sorted_loop(x1, y1, x2, y2, area, threshold, by_min)]
+    # All pairwise overlaps at once, then one cheap pass down the sorted list:
+    # much faster than recomputing overlaps for each kept box.
+    w = np.clip(np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1) + 1, 0.0, None)
+    h = np.clip(np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1) + 1, 0.0, None)
+    inter = w * h
+    denom = np.minimum(area[:, None], area) if by_min else area[:, None] + area - inter
+    suppresses = inter / denom > threshold
     keep = []
-    while order.size:
-        i = order[0]
+    removed = np.zeros(len(order), dtype=bool)
+    for i in range(len(order)):
+        if not removed[i]:
+            keep.append(i)
+            removed |= suppresses[i]
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+def _nms_sorted_loop(x1, y1, x2, y2, area, threshold, by_min):
+    """_nms for many boxes (already sorted best first), without an n x n matrix."""
+    remaining = np.arange(len(x1))
+    keep = []
+    while remaining.size:
+        i = remaining[0]
         keep.append(i)
-        rest = order[1:]
+        rest = remaining[1:]
         w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
         h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
         inter = w * h
         denom = np.minimum(area[i], area[rest]) if by_min else area[i] + area[rest] - inter
-        order = rest[inter <= threshold * denom]
+        remaining = rest[inter / denom <= threshold]
     return np.asarray(keep, dtype=np.int64)
 
 
