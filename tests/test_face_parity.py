@@ -126,3 +126,13 @@ def test_huge_pictures_are_searched_shrunk_and_boxes_come_back_in_full_size(astr
     expected = faces.detect_faces(astronaut)
     assert len(boxes) == 1 and len(expected) == 1
     assert face_corpus.iou(boxes[:, :4], expected[:, :4] * 4)[0, 0] > 0.8
+
+
+def test_boxes_turned_inside_out_are_dropped_before_cutting_patches():
+    # The networks' box corrections can in principle push x2 left of x1;
+    # such a box has no pixels, and cutting it out used to raise.
+    picture = np.zeros((60, 50, 3), np.float32)
+    rnet = faces._networks()[1]
+    boxes = np.array([[30.0, 30.0, 10.0, 40.0, 0.9], [5.0, 5.0, 28.0, 28.0, 0.9]])
+    kept, offsets = faces._classify(picture, boxes, rnet, 24, ["dense_2", "softmax_1"], threshold=0.0)
+    assert len(kept) == 1 and kept[0, 0] == 5.0 and offsets.shape == (1, 4)

@@ -272,6 +272,11 @@ def _proposals(pixels: np.ndarray, pnet, min_face_size: float) -> np.ndarray:
 def _classify(picture: np.ndarray, boxes: np.ndarray, net, side: int, outputs, threshold: float):
     """Stages 2 and 3: score each box's patch; keep those above ``threshold``
     with their scores and the network's box corrections."""
+    # A box turned inside out by the previous network's corrections holds no
+    # face (and no pixels to cut out).
+    boxes = boxes[(boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])]
+    if not len(boxes):
+        return boxes, np.zeros((0, 4))
     # OpenCV 5 wants every output of a network named, even the unused landmarks.
     net.setInput(_patches(picture, boxes, side))
     results = net.forward(outputs)
