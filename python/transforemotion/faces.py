@@ -39,11 +39,13 @@ real pictures):
   original (overlap by union 0.5 within a level, 0.7 across levels and after
   the R-net, overlap by the smaller box 0.7 after the O-net).
 
-Where we go faster than the reference: each pyramid level is shrunk from the
-one before it rather than from the full picture (cheaper, and the parity test
-shows no face lost); the picture is normalised once and face patches are
-resized from it directly, as float, with no per-patch copy for patches
-inside the picture; and on OpenCV 5 the networks run on the new DNN engine.
+Where we save time over the reference (bench/bench_faces.py measures it):
+each pyramid level is shrunk from the one before it rather than from the
+full picture (cheaper, and the parity test shows no face lost); the picture
+is normalised once and face patches are resized from it directly, as float,
+with no per-patch copy for patches inside the picture; non-maximum
+suppression works from one matrix of overlaps. The networks' own time is the
+same for both and is most of what is left.
 """
 
 from __future__ import annotations
@@ -115,8 +117,13 @@ def _networks():
     nets = getattr(_local, "nets", None)
     if nets is None:
         folder = _weights_dir()
-        # OpenCV 5's new DNN engine runs these small networks about twice as
-        # fast as the classic one; OpenCV 4 has only the classic engine.
+        # On OpenCV 5 use the new DNN engine, which is also what the default
+        # picks for ONNX files and so what the reference MTCNN runs on: the
+        # classic engine of OpenCV 5.0 crashes when R-net's batch grows from
+        # one call to the next. OpenCV 4 has only the classic engine. (The
+        # two engines' R- and O-net probabilities differ by up to ~0.1, the
+        # classic one agreeing with ONNX Runtime; on the parity corpus this
+        # changes one face in 198.)
         engine = getattr(cv2.dnn, "ENGINE_NEW", None)
         options = {} if engine is None else {"engine": engine}
         nets = tuple(
