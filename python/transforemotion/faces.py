@@ -226,14 +226,16 @@ def _patches(picture: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
     out = np.empty((len(boxes), side, side, 3), dtype=np.float32)
     corners = boxes[:, :4].astype(np.int64) - 1
     for k, (x1, y1, x2, y2) in enumerate(corners):
-        if x1 >= 0 and y1 >= 0 and x2 < across and y2 < down:
-            patch = picture[x1 : x2 + 1, y1 : y2 + 1]
-        else:
-            patch = np.full((x2 - x1 + 1, y2 - y1 + 1, 3), _BLACK, dtype=np.float32)
-            sx1, sy1 = max(x1, 0), max(y1, 0)
-            sx2, sy2 = min(x2 + 1, across), min(y2 + 1, down)
-            if sx2 > sx1 and sy2 > sy1:
-                patch[sx1 - x1 : sx2 - x1, sy1 - y1 : sy2 - y1] = picture[sx1:sx2, sy1:sy2]
+        sx1, sy1 = max(x1, 0), max(y1, 0)
+        sx2, sy2 = min(x2 + 1, across), min(y2 + 1, down)
+        if sx2 <= sx1 or sy2 <= sy1:  # wholly outside the picture
+            out[k] = _BLACK
+            continue
+        patch = picture[sx1:sx2, sy1:sy2]
+        if (sx1, sy1, sx2, sy2) != (x1, y1, x2 + 1, y2 + 1):
+            patch = cv2.copyMakeBorder(
+                patch, sx1 - x1, x2 + 1 - sx2, sy1 - y1, y2 + 1 - sy2, cv2.BORDER_CONSTANT, value=(_BLACK,) * 3
+            )
         out[k] = cv2.resize(patch, (side, side), interpolation=cv2.INTER_AREA)
     return out
 
