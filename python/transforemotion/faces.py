@@ -27,7 +27,7 @@ real pictures):
 
 - RGB channel order (feeding BGR, as an earlier version did, missed about a
   fifth of the faces the reference finds);
-- pixels mapped to [-1, 1) by (value - 127.5) / 128;
+- pixels mapped to about [-1, 1] by (value - 127.5) / 128;
 - pictures transposed, width first, as MATLAB stores them; we transpose the
   picture once and do all the work on the transposed copy, so pyramid levels
   and face patches come out in the networks' layout;
@@ -77,8 +77,9 @@ MIN_FACE_SIZE = 20
 # are shrunk for detection only; boxes are mapped back to full resolution and
 # the crop is taken from the full image. Faces smaller than MIN_FACE_SIZE at
 # this resolution are missed, which at 1280 px means under ~1.5 % of the
-# picture's width. Strips longer than 4:1 are instead shrunk to the area of
-# a 1280x320 picture, so that a face across a narrow strip keeps its size.
+# picture's width. Strips longer than 4:1 are shrunk less, only down to the
+# area of a 1280x320 picture, so that a face across a narrow strip keeps
+# enough pixels to be found.
 MAX_DETECTION_SIDE = 1280
 
 # The quick first search for face_selection="largest" looks for faces at
@@ -94,9 +95,10 @@ _STRIDE = 2
 # picture.
 _BLACK = -127.5 / 128
 
-# Above this many boxes, non-maximum suppression does not build the full
-# matrix of overlaps (8 bytes per pair).
-_NMS_MATRIX_LIMIT = 1500
+# Up to this many boxes, non-maximum suppression computes all overlaps at
+# once (a few n x n arrays, ~15 MB at the limit); beyond it that is slower
+# than a box-by-box loop. Pictures in the parity corpus give at most ~400.
+_NMS_MATRIX_LIMIT = 600
 
 _local = threading.local()
 
