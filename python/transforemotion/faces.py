@@ -51,6 +51,7 @@ same for both and is most of what is left.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import os
 import threading
@@ -248,11 +249,17 @@ def _proposals(pixels: np.ndarray, pnet, min_face_size: float) -> np.ndarray:
     ``pixels`` is the transposed (width, height, 3) uint8 search picture.
     """
     across, down = pixels.shape[:2]
-    scale = _CELL / min_face_size
-    shortest = min(across, down) * scale
+    first = _CELL / min_face_size
+    shortest = min(across, down) * first
     found = []
     level = pixels
-    while shortest >= _CELL:
+    for step in itertools.count():
+        if shortest < _CELL:
+            break
+        # NumPy's power rather than repeated products (or Python's **, which
+        # differs in the last bit for some steps), so that level sizes round
+        # exactly as the reference's do.
+        scale = first * float(np.power(_PYRAMID_FACTOR, step))
         size = (math.ceil(down * scale), math.ceil(across * scale))  # cv2 sizes are (columns, rows)
         # Each level is shrunk from the one before it, which is much cheaper
         # than from the full picture and keeps INTER_AREA's anti-aliasing.
@@ -269,7 +276,6 @@ def _proposals(pixels: np.ndarray, pnet, min_face_size: float) -> np.ndarray:
                 [top_left, bottom_right, face_prob[xs, ys][:, None], offsets[0, xs, ys, :].astype(np.float64)]
             )
             found.append(boxes[_nms(boxes, 0.5)])
-        scale *= _PYRAMID_FACTOR
         shortest *= _PYRAMID_FACTOR
     if not found:
         return np.zeros((0, 5))
