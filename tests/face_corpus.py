@@ -6,9 +6,12 @@ nothing is downloaded and no image is stored in the repository:
 - Debian/Ubuntu's ``opencv-doc`` package (OpenCV's sample data, under
   /usr/share/doc/opencv-doc/examples/data): the animated film clip
   Megamind.avi (cartoon faces, dark scenes, turned and tilted heads, a small
-  face in the background), the street scene vtest.avi (people far away) and
-  stills such as messi5.jpg and basketball1.png (small faces in sports
-  scenes). OpenCV's own ``OPENCV_SAMPLES_DATA_PATH`` points elsewhere if the
+  face in the background), the street scene vtest.avi (people far away,
+  faces too small to find) and stills: messi5.jpg and basketball1/2.png
+  (small faces in sports scenes), left06/right06.jpg (a man in glasses,
+  head turned, behind a calibration chessboard), sudoku.png (a face drawn
+  on the page), and pictures without faces (baboon.jpg, fruits.jpg, ...).
+  OpenCV's own ``OPENCV_SAMPLES_DATA_PATH`` points elsewhere if the
   samples live in another folder. Debian compresses some documentation files;
   ``name.gz`` is read as well as ``name``.
 - scikit-image's bundled data (only what ships in the wheel, no pooch
