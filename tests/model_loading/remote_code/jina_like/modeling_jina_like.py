@@ -23,7 +23,8 @@ from transformers import PreTrainedModel
 from transformers.models.clip.modeling_clip import clip_loss
 from transformers.models.xlm_roberta.modeling_xlm_roberta import create_position_ids_from_input_ids
 
-from einops import rearrange  # after transformers: a plain import of this file fails on 5.x whether or not einops is here
+# After transformers, so that a plain import of this file fails on 5.x whether or not einops is installed.
+from einops import rearrange
 
 from .configuration_jina_like import JinaLikeConfig
 
