@@ -178,9 +178,8 @@ def install_advice(needs: Needs) -> str:
     pins = " (it pins transformers below 5, so use an environment of its own)" if needs.transformers else ""
     command = f'pip install "transforemotion[{needs.extra}]"' if needs.extra else "pip install " + " ".join(
         needs.all_packages)
-    setup = ("setup_miniconda() makes such an environment" if current_caller() == "r"
-             else "the installer (python -m transforemotion.installer) makes such an environment")
-    return f"Install with {command}{pins}, or ask for it when {setup}."
+    installer = "setup_miniconda()" if current_caller() == "r" else "python -m transforemotion.installer"
+    return f"Install with {command}{pins}; the installer ({installer}) sets up environments."
 
 
 def check_software(needs: Needs, name: str) -> None:

@@ -87,6 +87,40 @@ def test_an_unreachable_hub_fails_in_seconds_and_names_local_model_path(tmp_path
     assert "Retrying" not in done.stderr
 
 
+@pytest.fixture
+def empty_hub():
+    """A real HTTP server on 127.0.0.1 that answers 404 to everything: a hub without the model asked for."""
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def _not_found(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _not_found
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_hub_without_the_model_fails_in_seconds_and_says_so(tmp_path, empty_hub):
+    done = run_python(["-c", LOAD, "someorg/not-on-this-hub"], tmp_path / "hf", HF_ENDPOINT=empty_hub)
+    result = last_json(done)
+    assert result["outcome"].startswith("Could not download or load 'someorg/not-on-this-hub'")
+    assert "local_model_path" in result["outcome"]
+    assert result["seconds"] < QUICK_SECONDS, result
+    assert "Retrying" not in done.stderr
+
+
 def test_offline_mode_fails_at_once_without_trying_the_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(OSError, match="HF_HUB_OFFLINE.*local_model_path"):
