@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from remote_code.build import EVA_IMAGE_SIZE, TRANSFORMERS_5, build_eva_like, build_jina_like
+from .remote_code.build import EVA_IMAGE_SIZE, TRANSFORMERS_5, build_eva_like, build_jina_like
 
 
 @pytest.fixture(scope="session")

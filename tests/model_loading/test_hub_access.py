@@ -20,10 +20,10 @@ import pytest
 import transforemotion
 from transforemotion import models
 from transforemotion.messages import caller
-from remote_code.build import put_in_hub_cache
+from .remote_code.build import put_in_hub_cache
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(transforemotion.__file__)))
-HERE = os.path.dirname(os.path.abspath(__file__))  # for remote_code
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # for model_loading.remote_code
 LABELS = ["joy", "anger", "surprise"]
 
 # Well beyond an import of torch and transformers on a slow machine, well
@@ -66,7 +66,7 @@ def run_python(args, hf_home, **env):
     environment = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
                                                                    "HF_HUB_CACHE", "HF_ENDPOINT")}
     environment.update(HF_HOME=str(hf_home), PYTHONPATH=os.pathsep.join(
-        [PACKAGE_ROOT, HERE] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        [PACKAGE_ROOT, TESTS] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     environment.update(env)
     done = subprocess.run([sys.executable] + args, capture_output=True, text=True, timeout=300, env=environment)
     return done
@@ -158,7 +158,7 @@ def test_a_cached_model_loads_by_its_id_without_the_network(hub_cache, tiny_mode
 EVA_TOKENIZER_IN_CACHE = """
 import json, sys
 from transforemotion import models
-from remote_code.build import EVA_TOKENIZER_REPO, put_in_hub_cache
+from model_loading.remote_code.build import EVA_TOKENIZER_REPO, put_in_hub_cache
 folder, tokenizer_folder, hub_cache = sys.argv[1:4]
 labels = ["joy", "радость", "喜悦"]
 try:

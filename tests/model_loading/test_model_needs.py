@@ -8,7 +8,7 @@ import pytest
 import transforemotion as te
 from transforemotion import models
 from transforemotion.messages import caller
-from remote_code.build import TRANSFORMERS_5, build_jina_like
+from .remote_code.build import TRANSFORMERS_5, build_jina_like
 
 JINA_PACKAGES = ("einops", "timm", "torchvision")
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 import transforemotion as te
 from transforemotion import models
-from remote_code.build import (EVA_IMAGE_SIZE, JINA_MAX_POSITIONS, MULTILINGUAL_LABELS, PAD_ID, TRANSFORMERS_5,
+from .remote_code.build import (EVA_IMAGE_SIZE, JINA_MAX_POSITIONS, MULTILINGUAL_LABELS, PAD_ID, TRANSFORMERS_5,
                                UNK_ID)
 
 needs_transformers_4 = pytest.mark.skipif(TRANSFORMERS_5, reason="jina-clip's remote code needs transformers < 5")
@@ -61,8 +61,8 @@ def _probabilities(model, image_features, text_features):
 
 
 def _jina_reference(folder, picture, labels):
-    from remote_code.jina_like.configuration_jina_like import JinaLikeConfig
-    from remote_code.jina_like.modeling_jina_like import JinaLikeModel
+    from .remote_code.jina_like.configuration_jina_like import JinaLikeConfig
+    from .remote_code.jina_like.modeling_jina_like import JinaLikeModel
 
     with open(os.path.join(folder, "preprocessor_config.json"), encoding="utf-8") as fh:
         pre = json.load(fh)
@@ -75,8 +75,8 @@ def _jina_reference(folder, picture, labels):
 
 
 def _eva_reference(folder, picture, labels):
-    from remote_code.eva_like.configuration_evaclip import EvaCLIPConfig
-    from remote_code.eva_like.modeling_evaclip import EvaCLIPModel
+    from .remote_code.eva_like.configuration_evaclip import EvaCLIPConfig
+    from .remote_code.eva_like.modeling_evaclip import EvaCLIPModel
 
     model = _stand_in(folder, EvaCLIPConfig, EvaCLIPModel)
     tokenizer_json = os.path.join(folder, "tokenizer.json")
@@ -190,7 +190,7 @@ def test_the_refusal_under_transformers_5_is_needed(jina_folder):
     from transformers import AutoModel
 
     with pytest.raises(ImportError, match="clip_loss"):
-        importlib.import_module("remote_code.jina_like.modeling_jina_like")
+        importlib.import_module(__package__ + ".remote_code.jina_like.modeling_jina_like")
     if importlib.util.find_spec("einops") is not None:  # else transformers stops at the missing einops first
         with pytest.raises(ImportError, match="clip_loss|create_position_ids_from_input_ids"):
             AutoModel.from_pretrained(jina_folder, trust_remote_code=True, local_files_only=True)

@@ -127,8 +127,8 @@ def build_jina_like(folder, seed: int = 0, weights: bool = True, code: str = "lo
     if weights:
         import torch
 
-        from remote_code.jina_like.configuration_jina_like import JinaLikeConfig
-        from remote_code.jina_like.modeling_jina_like import JinaLikeModel
+        from .jina_like.configuration_jina_like import JinaLikeConfig
+        from .jina_like.modeling_jina_like import JinaLikeModel
 
         torch.manual_seed(seed)
         JinaLikeModel(JinaLikeConfig(**config)).eval().save_pretrained(str(folder))
@@ -193,8 +193,8 @@ def build_eva_like(folder, seed: int = 0, tokenizer: bool = False) -> str:
     unless ``tokenizer=True``, in which case the byte-level CLIP tokenizer is written into it."""
     import torch
 
-    from remote_code.eva_like.configuration_evaclip import EvaCLIPConfig
-    from remote_code.eva_like.modeling_evaclip import EvaCLIPModel
+    from .eva_like.configuration_evaclip import EvaCLIPConfig
+    from .eva_like.modeling_evaclip import EvaCLIPModel
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
