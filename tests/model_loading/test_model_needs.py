@@ -141,3 +141,19 @@ def test_a_large_eva_folder_is_treated_like_eva_8b(eva_folder, tmp_path, monkeyp
 def test_a_hub_id_of_a_registered_model_is_that_model():
     source = models.resolve_model("BAAI/EVA-CLIP-8B-448")
     assert source.architecture == "eva" and source.needs.gpu
+
+
+def test_eva_8b_on_a_gpu_needs_bitsandbytes_and_accelerate():
+    """Checked against a CUDA device object (torch makes one without a GPU); nothing is loaded."""
+    import torch
+
+    from transforemotion.model_needs import check_device
+
+    missing = _missing(("bitsandbytes", "accelerate"))
+    if not missing:
+        pytest.skip("bitsandbytes and accelerate are installed here")
+    source = models.resolve_model("eva-8B")
+    with pytest.raises(ImportError, match=r'4-bit.*pip install "transforemotion\[gpu\]"') as refused:
+        check_device(source.needs, source.name, torch.device("cuda"))
+    for package in missing:
+        assert package in str(refused.value)
