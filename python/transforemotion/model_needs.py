@@ -40,7 +40,7 @@ class Needs:
             ``gpu``); None if unknown.
         cpu_memory_gb: for a ``gpu`` model, about what it would take without
             a GPU (float32); None if unknown.
-        packages: packages it always needs beyond transformemotion's own.
+        packages: packages it always needs beyond transforemotion's own.
         gpu_packages: packages it needs when it runs on a GPU.
         transformers: the transformers versions it works with (PEP 440), "" for any.
         extra: the pip extra of transforemotion that installs those packages.
@@ -95,6 +95,13 @@ def remote_code_imports(folder: str) -> Optional[Set[str]]:
     ``auto_map`` entries such as ``"org/code-repo--modeling.Model"`` name code
     kept in another hub repository (as the real jina-clip-v2 does); then
     nothing can be read here and the caller must assume the worst.
+
+    Why read the code rather than trust the architecture alone: a folder that
+    carries its code says exactly what it needs, so a jina-style model whose
+    code does without timm and torchvision (our test stand-in, which must run
+    where PyPI's torchvision cannot be installed beside a CPU build of torch)
+    is not refused for them, while the real jina-clip-v2, whose code lives
+    elsewhere, is held to all three.
     """
     auto_map = _read_config(folder).get("auto_map")
     if not isinstance(auto_map, dict) or not auto_map:
