@@ -62,7 +62,8 @@ def test_installed_entry_point_lists_models():
     done = subprocess.run([sys.executable, "-m", "transforemotion", "models"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "name,model_id,architecture,description"
+    assert done.stdout.splitlines()[0] == ("name,model_id,architecture,description,gpu,memory_gb,packages,"
+                                           "transformers,available,reason")
     assert "oai-base,openai/clip-vit-base-patch32" in done.stdout
 
 

@@ -25,7 +25,7 @@ from .checks import (check_choice, check_classes, check_count, check_flag, check
 from .faces import FACE_SELECTIONS
 from .media import check_local_file, is_url, list_image_files, load_image
 from .messages import arg, value, warn
-from .models import ModelSource, load_model, resolve_model, select_device
+from .models import ModelSource, check_requirements, load_model, resolve_model
 from .prompts import resolve_templates
 from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
 from .video import DEFAULT_NFRAMES, check_video_name, choose_frames, downloaded_video, open_video, read_frames
@@ -73,7 +73,8 @@ def _request(classes, face_selection, model, local_model_path, face_boxes, templ
                          f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
     plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
     source = resolve_model(model, local_model_path)
-    select_device(device)  # a bad device name fails now, not after the first picture
+    # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
+    check_requirements(source, device)
     return _Request(plan, source, device, face_boxes, resolve_progress(progress))
 
 
