@@ -631,20 +631,20 @@ def test_venv_end_to_end(tmp_path):
     assert Path(marker["source"]) == prefix / source.SOURCE_COPY
     assert (Path(marker["source"]) / "python" / "transforemotion" / "api.py").exists()
     assert not (Path(marker["source"]) / "build").exists()
-    imported = subprocess.run([str(python), "-c", "import transforemotion, transformers, pandas, sklearn, "
+    imported = subprocess.run([str(python), "-I", "-c", "import transforemotion, transformers, pandas, sklearn, "
                                "matplotlib, pyarrow, krippendorff; print(transforemotion.__file__, "
                                "transformers.__version__)"], capture_output=True, text=True, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
     assert str(prefix) in imported.stdout  # the installed copy, not the source tree
     assert " 4." in imported.stdout  # the lock's transformers 4.x, which jina-clip-v2 needs
-    assert subprocess.run([str(python), "-c", "import installer"], capture_output=True).returncode != 0
+    assert subprocess.run([str(python), "-I", "-c", "import installer"], capture_output=True).returncode != 0
 
     torch_dir = _site_file(prefix, "torch")
     stamp = (torch_dir.stat().st_mtime_ns, (prefix / MARKER).read_text())
     second = run_installer(*E2E, "--prefix", str(prefix), "--no-check")
     assert second.returncode == 0, second.stdout + second.stderr
-    assert "up to date: nothing to install" in second.stdout and "already installed" in second.stdout
-    assert "pip install" not in second.stdout
+    assert "up to date: nothing to install" in second.stdout, second.stdout
+    assert "already installed" in second.stdout and "pip install" not in second.stdout, second.stdout
     assert (_site_file(prefix, "torch").stat().st_mtime_ns, (prefix / MARKER).read_text()) == stamp
 
     # the same project from another folder (as the R package runs it): still nothing to do
@@ -654,21 +654,21 @@ def test_venv_end_to_end(tmp_path):
     moved = subprocess.run([sys.executable, "-B", str(other / "python" / "installer"), *E2E,
                             "--prefix", str(prefix), "--no-check"], capture_output=True, text=True, timeout=600)
     assert moved.returncode == 0, moved.stdout + moved.stderr
-    assert "pip install" not in moved.stdout and "already installed" in moved.stdout
+    assert "pip install" not in moved.stdout and "already installed" in moved.stdout, moved.stdout
     assert (prefix / MARKER).read_text() == stamp[1]
 
     # a broken environment is repaired, not rebuilt
     subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "tqdm"], check=True)
     repair = run_installer(*E2E, "--prefix", str(prefix), "--no-check")
     assert repair.returncode == 0, repair.stdout + repair.stderr
-    assert "repairing: tqdm" in repair.stdout
+    assert "repairing: tqdm" in repair.stdout, repair.stdout
     assert _site_file(prefix, "torch").stat().st_mtime_ns == stamp[0]
 
     forced = run_installer(*E2E, "--prefix", str(prefix), "--force", "--no-check")
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "--force: removing" in forced.stdout
     assert _site_file(prefix, "torch").stat().st_mtime_ns != stamp[0]
-    again = subprocess.run([str(python), "-c", "import transforemotion"], cwd=tmp_path)
+    again = subprocess.run([str(python), "-I", "-c", "import transforemotion"], cwd=tmp_path)
     assert again.returncode == 0
 
 
@@ -698,3 +698,25 @@ def test_transforemotion_wheel_leaves_the_installer_out(tmp_path):
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     found = find_packages(where=str(ROOT / config["where"][0]), include=config["include"])
     assert "transforemotion" in found and not any(p.split(".")[0] == "installer" for p in found)
+
+
+def _python_3_9():
+    """A working Python 3.9: on PATH, or one pyenv installed (its shim may not be active)."""
+    pyenv = sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.9*/bin/python3.9"))
+    candidates = [shutil.which("python3.9"), *pyenv]
+    for exe in filter(None, candidates):
+        done = subprocess.run([exe, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip() == "(3, 9)":
+            return exe
+    pytest.skip("no working Python 3.9 here")
+
+
+def test_starts_with_python_3_9_and_says_the_venv_needs_3_11(tmp_path):
+    """The installer itself runs on Python 3.9+ (standard library only); the venv it makes
+    needs the locks' Python."""
+    done = subprocess.run([_python_3_9(), "-B", str(PACKAGE), "--backend", "venv", "--gpu", "cpu",
+                           "--prefix", str(tmp_path / "venv")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT["python"], done.stdout + done.stderr
+    assert "is Python 3.9; the locks are for Python 3.11" in done.stderr
+    assert "--python /path/to/python3.11" in done.stderr
+    assert not (tmp_path / "venv").exists()
