@@ -86,7 +86,7 @@ find_installer_python <- function(python) {
 #' What it makes: with `backend = "venv"`, a folder in your user data folder
 #' (`~/.local/share/transforemotion/venv` on Linux, `~/Library/Application
 #' Support/transforemotion/venv` on macOS, `%LOCALAPPDATA%\transforemotion\venv`
-#' on Windows) of about 2 GB for the CPU flavour (PyTorch is most of it; the
+#' on Windows) of about 1.8 GB for the CPU flavour (PyTorch is most of it; the
 #' CUDA flavour is several GB more); with `backend = "conda"`, a conda
 #' environment named `transforemotion`. Inside it: Python, PyTorch,
 #' transformers, OpenCV, pandas and the other locked packages, a copy of the
@@ -95,8 +95,8 @@ find_installer_python <- function(python) {
 #' `bin/` folder, `Scripts\` on Windows). The first run takes a few minutes.
 #'
 #' Safe to call again: an existing environment is checked and repaired, not
-#' rebuilt; with nothing changed the second call takes seconds and installs
-#' nothing (use `force = TRUE` to rebuild). The installer never touches an
+#' rebuilt; with nothing changed the second call installs nothing and only
+#' reruns the self-check, which takes seconds (use `force = TRUE` to rebuild). The installer never touches an
 #' environment it did not create.
 #'
 #' Later R sessions find the environment on their own (see [find_python()]).
