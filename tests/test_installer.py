@@ -362,6 +362,22 @@ def test_nvidia_driver_answers(tmp_path, monkeypatch):
     assert gpu.nvidia_driver_answers() is False
 
 
+@pytest.mark.parametrize("where, gpu_choice, kind, words", [
+    ("macos-arm64", "cuda", "platform", "no CUDA flavour for macos-arm64"),
+    ("linux-aarch64", "cpu", "platform", "has no wheels for linux-aarch64"),
+])
+def test_venv_refuses_what_no_lock_covers(tmp_path, monkeypatch, capsys, where, gpu_choice, kind, words):
+    """--gpu reaches the chooser, and a platform no lock covers stops before anything is made."""
+    monkeypatch.setattr(venv_backend, "platform_key", lambda: where)
+    status_file = tmp_path / "status"
+    code = installer.main(["--backend", "venv", "--gpu", gpu_choice, "--prefix", str(tmp_path / "venv"),
+                           "--status-file", str(status_file)])
+    assert code == EXIT[kind]
+    assert words in capsys.readouterr().err
+    assert read_status(status_file)["kind"] == kind
+    assert not (tmp_path / "venv").exists()
+
+
 def test_cuda_lock_tells_the_chooser_where_it_applies():
     """The CUDA lock's own platforms line decides where --gpu cuda is possible."""
     cuda = pip_locks.read_pip_lock(ROOT / pip_locks.LOCK_FILES["cuda"]["base"])
@@ -693,7 +709,7 @@ def test_transforemotion_wheel_leaves_the_installer_out(tmp_path):
     """setuptools' package discovery, as pyproject.toml configures it: transforemotion only."""
     import tomllib
 
-    from setuptools import find_packages
+    find_packages = pytest.importorskip("setuptools").find_packages
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     found = find_packages(where=str(ROOT / config["where"][0]), include=config["include"])

@@ -30,25 +30,37 @@ test_that("a second setup_miniconda() reinstalls nothing and records a source th
   record_file <- file.path(prefix, "transforemotion-env.json")
   skip_if_not(file.exists(record_file), "TRANSFOREMOTION_PYTHON's environment was not made by the installer")
   record <- read_env_record(prefix)
+  # As a user calls it: a fresh R process, the installer run from the installed package.
+  # (Every named argument is given, so that flags in `...` are not taken for `force`.)
+  setup_call <- function(...) {
+    flags <- c(...)
+    flags <- if (length(flags) > 0) paste0(", ", flags, collapse = "") else ""
+    run_r(c(
+      sprintf(".libPaths(c(%s))", paste(deparse(.libPaths()), collapse = "")),
+      "library(transforEmotionBridge)",
+      sprintf("py <- setup_miniconda(backend = 'venv', prefix = %s, force = FALSE, python = %s, gpu = %s, jina = %s%s)",
+              deparse(prefix), deparse(test_python), deparse(record$gpu), record$jina, flags),
+      "cat('RETURNED', py, '\\n')"
+    ), env = "RETICULATE_PYTHON=")
+  }
+  # The first call brings the environment up to this package's files (they may have changed
+  # since it was made); the second, with nothing changed, must do nothing.
+  first <- setup_call("'--no-check'")
+  expect_identical(first$status, 0L, info = first$output)
   before <- readLines(record_file)
   torch_dir <- Sys.glob(file.path(prefix, "lib", "python3*", "site-packages", "torch"))
   torch_mtime <- file.mtime(torch_dir)
-  # A fresh R process, as a user would call it: the installer runs from the installed package.
-  res <- run_r(c(
-    sprintf(".libPaths(c(%s))", paste(deparse(.libPaths()), collapse = "")),
-    "library(transforEmotionBridge)",
-    sprintf("py <- setup_miniconda(backend = 'venv', prefix = %s, python = %s, gpu = %s, jina = %s)",
-            deparse(prefix), deparse(test_python), deparse(record$gpu), record$jina),
-    "cat('RETURNED', py, '\\n')"
-  ), env = "RETICULATE_PYTHON=")
+  res <- setup_call()
   expect_identical(res$status, 0L, info = res$output)
   expect_match(res$output, "up to date: nothing to install", fixed = TRUE)
   expect_match(res$output, "already installed", fixed = TRUE)
   expect_no_match(res$output, "pip install", fixed = TRUE)
   expect_no_match(res$output, "repairing|reinstalling")
+  expect_match(res$output, "self-check", fixed = TRUE)
   expect_identical(readLines(record_file), before)
   expect_equal(file.mtime(torch_dir), torch_mtime)
   # The record names the copy of the project kept inside the environment, not R's temporary folder.
+  record <- read_env_record(prefix)
   expect_true(dir.exists(record$source))
   expect_true(startsWith(normalizePath(record$source), normalizePath(prefix)))
   expect_true(file.exists(file.path(record$source, "python", "transforemotion", "api.py")))
