@@ -190,6 +190,7 @@ test_that("a video result of face_selection = 'all' plots one panel per face", {
   grDevices::pdf(NULL)
   on.exit(grDevices::dev.off())
   expect_invisible(plot(scores))
+})
 
 test_that("list_vision_models says what each model needs and whether this machine has it", {
   skip_if_no_python()
