@@ -12,7 +12,6 @@ from PIL import Image
 
 import transforemotion as te
 from transforemotion import faces, media, models
-from conftest import two_face_canvas
 
 CLASSES = ["joy", "anger", "surprise"]
 

@@ -16,11 +16,10 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
-import cv2
 import numpy as np
 
 from .files import FrameSaver
-from .checks import (check_choice, check_classes, check_count, check_flag, check_seconds, check_text,
+from .checks import (check_choice, check_classes, check_flag, check_text,
                      resolve_batch_size, resolve_progress)
 from .faces import FACE_SELECTIONS
 from .media import check_local_file, is_url, list_image_files, load_image
@@ -28,7 +27,7 @@ from .messages import arg, value, warn
 from .models import ModelSource, check_requirements, load_model, resolve_model
 from .prompts import resolve_templates
 from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
-from .video import DEFAULT_NFRAMES, check_video_name, choose_frames, downloaded_video, open_video, read_frames
+from .video import DEFAULT_NFRAMES, check_sampling_arguments, check_video_name, choose_frames, downloaded_video, open_video, read_frames
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
 
@@ -330,13 +329,7 @@ def video_scores(
     request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        device, progress)
     explicit_nframes = nframes is not DEFAULT_NFRAMES
-    nframes = check_count("nframes", nframes)
-    ffreq = check_count("ffreq", ffreq)
-    start = check_seconds("start", start)
-    end = check_seconds("end", end, allow_end_marker=True)
-    if end != -1 and end <= start:
-        raise ValueError(f"{arg('end')} ({end:g} s) must be after {arg('start')} ({start:g} s), or "
-                         f"{value(-1)} for the end of the video.")
+    nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
     for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
                        ("timestamps", timestamps)):
         check_flag(name, flag)
@@ -348,8 +341,7 @@ def video_scores(
     with source as path:
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
-            indices = choose_frames(path, total, fps, nframes if explicit_nframes else None, start, end, uniform,
-                                    ffreq)
+            indices = choose_frames(path, total, fps, nframes, start, end, uniform, ffreq)
             return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
                                 timestamps, nframes if explicit_nframes else len(indices))
         finally:

@@ -42,6 +42,7 @@ from .media import check_local_file
 from .messages import arg, value, warn
 
 __all__ = [
+    "check_sampling_arguments",
     "DEFAULT_NFRAMES",
     "FrameIndices",
     "MAX_FRAMES",
@@ -135,13 +136,11 @@ class FrameIndices(SequenceABC):
         return f"FrameIndices(range({self._range.start}, {self._range.stop}, {self._range.step}))"
 
 
-def _check_sampling(total_frames, fps, nframes, start, end, ffreq) -> Tuple[int, float, int, float, float, int]:
-    """Every number sampling uses, checked: whole counts, finite seconds, a real frame rate."""
-    if isinstance(total_frames, bool) or not isinstance(total_frames, (int, np.integer)) or total_frames < 0:
-        raise ValueError(f"The video's frame count must be a whole number, 0 or more; got {total_frames!r}.")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(fps) or fps <= 0:
-        raise ValueError(f"The video's frame rate must be a positive number of frames per second; got {fps!r}.")
+def check_sampling_arguments(nframes, start, end, ffreq) -> Tuple[Optional[int], float, float, int]:
+    """The user's sampling numbers, checked before anything is read: whole counts, finite seconds.
+
+    ``nframes=None`` stands for "left at its default" (see :func:`frames_to_score`).
+    """
     if nframes is not None:
         nframes = check_count("nframes", nframes, 1, MAX_FRAMES)
     ffreq = check_count("ffreq", ffreq)
@@ -150,6 +149,17 @@ def _check_sampling(total_frames, fps, nframes, start, end, ffreq) -> Tuple[int,
     if end != -1 and end <= start:
         raise ValueError(f"{arg('end')} ({end:g} s) must be after {arg('start')} ({start:g} s), or "
                          f"{value(-1)} for the end of the video.")
+    return nframes, start, end, ffreq
+
+
+def _check_sampling(total_frames, fps, nframes, start, end, ffreq) -> Tuple[int, float, int, float, float, int]:
+    """Every number sampling uses, checked: the video's own, and the user's."""
+    if isinstance(total_frames, bool) or not isinstance(total_frames, (int, np.integer)) or total_frames < 0:
+        raise ValueError(f"The video's frame count must be a whole number, 0 or more; got {total_frames!r}.")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"The video's frame rate must be a positive number of frames per second; got {fps!r}.")
+    nframes, start, end, ffreq = check_sampling_arguments(nframes, start, end, ffreq)
     return int(total_frames), float(fps), nframes, start, end, ffreq
 
 
