@@ -22,7 +22,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .api import DEFAULT_IMAGE_PATTERN, check_classes, image_scores_dir, list_image_files
+from .api import DEFAULT_IMAGE_PATTERN, image_scores_dir
+from .checks import check_classes
+from .media import check_folder, list_image_files
 from .messages import arg, current_caller, function, warn
 
 __all__ = ["evaluate_scores", "evaluate_dir", "METADATA_COLUMNS", "ECE_BINS", "expected_calibration_error"]
@@ -417,12 +419,7 @@ def evaluate_scores(scores, truth, classes: Optional[Sequence[str]] = None) -> D
 
 def _class_folders(dir) -> List[str]:
     """The class sub-folders of ``dir``, sorted; hidden ones (".name") are not classes."""
-    if not isinstance(dir, str) or not dir:
-        raise ValueError(f"dir must be the path of a folder; got {dir!r}.")
-    if not os.path.exists(dir):
-        raise FileNotFoundError(f"Folder not found: {dir}")
-    if not os.path.isdir(dir):
-        raise ValueError(f"{dir} is a file, not a folder of class folders.")
+    check_folder(dir, "evaluate_dir() needs a folder of class folders.")
     folders = sorted(
         name for name in os.listdir(dir) if not name.startswith(".") and os.path.isdir(os.path.join(dir, name))
     )

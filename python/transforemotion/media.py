@@ -232,6 +232,17 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
+def check_folder(dir, advice_for_a_file: str = "") -> str:
+    """``dir`` is an existing folder, or the error says what it is instead."""
+    if not isinstance(dir, str) or not dir:
+        raise ValueError(f"{arg('dir')} must be the path of a folder; got {dir!r}.")
+    if not os.path.exists(dir):
+        raise FileNotFoundError(f"Folder not found: {dir}")
+    if not os.path.isdir(dir):
+        raise ValueError(f"{dir} is a file, not a folder. {advice_for_a_file}".rstrip())
+    return dir
+
+
 def list_image_files(dir: str, pattern: str, recursive: bool = False) -> List[str]:
     """Paths under ``dir`` whose file name matches ``pattern`` (case-insensitive), sorted.
 
@@ -239,12 +250,7 @@ def list_image_files(dir: str, pattern: str, recursive: bool = False) -> List[st
     are not regular files (a named pipe, a broken link): the caller's check
     of each file then reports them, so that none is dropped silently.
     """
-    if not isinstance(dir, str) or not dir:
-        raise ValueError(f"{arg('dir')} must be the path of a folder; got {dir!r}.")
-    if not os.path.exists(dir):
-        raise FileNotFoundError(f"Folder not found: {dir}")
-    if not os.path.isdir(dir):
-        raise ValueError(f"{dir} is a file, not a folder. For single images use image_scores().")
+    check_folder(dir, "For single images use image_scores().")
     try:
         # Camera files are often .JPG: match regardless of case.
         regex = re.compile(pattern, re.IGNORECASE)
