@@ -11,6 +11,9 @@
 # 4. R CMD build + R CMD check --no-manual: fails on any ERROR or WARNING.
 #
 # Set TRANSFOREMOTION_PYTHON to an existing environment's Python to skip step 2.
+# TRANSFOREMOTION_JINA=FALSE leaves out jina-clip-v2's layer (needs PyTorch's own index for
+# torchvision+cpu, which CI machines cannot reach); TRANSFOREMOTION_GPU=auto|cuda|cpu picks the
+# flavour (default auto).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -32,8 +35,9 @@ echo "== R CMD INSTALL r-bridge"
 R CMD INSTALL --no-test-load -l "$lib" "$here" >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
 
 if [ -z "${TRANSFOREMOTION_PYTHON:-}" ]; then
-  echo "== setup_miniconda(backend = \"venv\", prefix = \"$venv\")"
-  Rscript -e "library(transforEmotionBridge); setup_miniconda(backend = 'venv', prefix = '$venv')"
+  setup="setup_miniconda(backend = 'venv', prefix = '$venv', gpu = '${TRANSFOREMOTION_GPU:-auto}', jina = ${TRANSFOREMOTION_JINA:-TRUE})"
+  echo "== $setup"
+  Rscript -e "library(transforEmotionBridge); $setup"
   if [ -x "$venv/bin/python" ]; then
     TRANSFOREMOTION_PYTHON="$venv/bin/python"
   else

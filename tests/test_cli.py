@@ -62,7 +62,8 @@ def test_installed_entry_point_lists_models():
     done = subprocess.run([sys.executable, "-m", "transforemotion", "models"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "name,model_id,architecture,description"
+    assert done.stdout.splitlines()[0] == ("name,model_id,architecture,description,gpu,memory_gb,packages,"
+                                           "transformers,available,reason")
     assert "oai-base,openai/clip-vit-base-patch32" in done.stdout
 
 
@@ -139,3 +140,27 @@ def test_short_clip_with_default_nframes_from_a_real_shell(tiny_model, face_vide
         assert [r["frame"] for r in csv.DictReader(fh)] == ["0", "15", "30", "45"]
     assert "--nframes" in done.stderr and "nframes=" not in done.stderr
     assert "Loading weights" not in done.stderr  # no third-party progress bars
+
+
+def test_evaluate_a_labelled_folder_from_the_shell(tiny_model, image_dir, tmp_path):
+    root = tmp_path / "labelled"
+    for folder, name in (("happy", "astronaut.jpg"), ("happy", "two_faces.png"), ("sad", "astronaut.jpg")):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / name).write_bytes((image_dir / name).read_bytes())
+    scores_csv, report = tmp_path / "scores.csv", tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "transforemotion", "evaluate", str(root), "--label-map", "happy=joy",
+                           "sad=sadness", "--local-model-path", tiny_model, "--scores-out", str(scores_csv),
+                           "--format", "json", "-o", str(report)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    evaluation = json.loads(report.read_text())
+    assert evaluation["classes"] == ["joy", "sadness"] and evaluation["n_used"] == 3
+    with scores_csv.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["truth"] for r in rows] == ["joy", "joy", "sadness"]
+    right = [max(("joy", "sadness"), key=lambda c: float(r[c])) == r["truth"] for r in rows]
+    assert evaluation["accuracy"] == pytest.approx(sum(right) / 3)
+
+
+def test_evaluate_refuses_a_bad_label_map(capsys, tiny_model, image_dir):
+    code, out, err = run(capsys, "evaluate", str(image_dir), "--label-map", "happy", "--local-model-path", tiny_model)
+    assert code == 2 and out == "" and "--label-map takes FOLDER=LABEL" in err

@@ -202,7 +202,7 @@ def test_url_video_is_downloaded_into_save_dir_and_removed(tiny_model, face_vide
     assert list(remote) == list(local)
     for label in CLASSES:
         np.testing.assert_allclose(remote[label], local[label], atol=1e-6)
-    assert os.listdir(in_tmp_cwd / "dl") == []  # no video, no partial download left
+    assert not (in_tmp_cwd / "dl").exists()  # no video, no partial download, no folder made for them
     te.video_scores(url, CLASSES, nframes=3, ffreq=10, save_dir="dl", save_video=True, video_name="kept",
                     local_model_path=tiny_model)
     assert os.listdir(in_tmp_cwd / "dl") == ["kept.avi"]
@@ -221,13 +221,13 @@ def test_web_page_without_ytdlp_names_the_extra(tiny_model, video_server, face_v
     monkeypatch.setattr(builtins, "__import__", no_ytdlp)
     with pytest.raises(ImportError, match=r"transforemotion\[youtube\]"):
         te.video_scores(f"{video_server}/", CLASSES, save_dir="dl", local_model_path=tiny_model)
-    assert os.listdir(in_tmp_cwd / "dl") == []
+    assert not (in_tmp_cwd / "dl").exists()
 
 
 def test_missing_page_is_a_value_error(tiny_model, video_server, in_tmp_cwd):
     with pytest.raises(ValueError, match="404"):
         te.video_scores(f"{video_server}/nothing.mp4", CLASSES, save_dir="dl", local_model_path=tiny_model)
-    assert os.listdir(in_tmp_cwd / "dl") == []
+    assert not (in_tmp_cwd / "dl").exists()
 
 
 # --- memory ------------------------------------------------------------------

@@ -12,8 +12,10 @@ turns into a table.
 
 from .api import image_scores, image_scores_dir, video_scores
 from .corpus import read_corpus, score_corpus
+from .evaluation import evaluate_dir, evaluate_scores
 from .models import list_vision_models, register_vision_model
 from .messages import TransforemotionWarning
+from .plotting import plot_confusion, plot_scores
 from .prompts import TEMPLATE_SETS
 
 __version__ = "0.1.0"
@@ -24,6 +26,10 @@ __all__ = [
     "video_scores",
     "score_corpus",
     "read_corpus",
+    "evaluate_scores",
+    "evaluate_dir",
+    "plot_scores",
+    "plot_confusion",
     "list_vision_models",
     "register_vision_model",
     "TransforemotionWarning",

@@ -10,23 +10,24 @@ once the first picture has been read.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
-import cv2
 import numpy as np
 
-from .checks import (check_choice, check_classes, check_count, check_flag, check_seconds, check_text,
+from .files import FrameSaver
+from .checks import (check_choice, check_classes, check_flag, check_text,
                      resolve_batch_size, resolve_progress)
 from .faces import FACE_SELECTIONS
 from .media import check_local_file, is_url, list_image_files, load_image
 from .messages import arg, value, warn
-from .models import ModelSource, load_model, resolve_model, select_device
+from .models import ModelSource, check_requirements, load_model, resolve_model
 from .prompts import resolve_templates
 from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
-from .video import DEFAULT_NFRAMES, check_video_name, fetch_video, frames_to_score, open_video, read_frames
+from .video import DEFAULT_NFRAMES, check_sampling_arguments, check_video_name, choose_frames, downloaded_video, open_video, read_frames
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
 
@@ -71,7 +72,8 @@ def _request(classes, face_selection, model, local_model_path, face_boxes, templ
                          f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
     plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
     source = resolve_model(model, local_model_path)
-    select_device(device)  # a bad device name fails now, not after the first picture
+    # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
+    check_requirements(source, device)
     return _Request(plan, source, device, face_boxes, resolve_progress(progress))
 
 
@@ -327,41 +329,28 @@ def video_scores(
     request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        device, progress)
     explicit_nframes = nframes is not DEFAULT_NFRAMES
-    nframes = check_count("nframes", nframes)
-    ffreq = check_count("ffreq", ffreq)
-    start = check_seconds("start", start)
-    end = check_seconds("end", end, allow_end_marker=True)
-    if end != -1 and end <= start:
-        raise ValueError(f"{arg('end')} ({end:g} s) must be after {arg('start')} ({start:g} s), or "
-                         f"{value(-1)} for the end of the video.")
+    nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
     for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
                        ("timestamps", timestamps)):
         check_flag(name, flag)
     check_video_name(video_name)
     check_text("save_dir", save_dir, "a folder path")
     check_text("video", video, "a video file path or an http(s) URL")
-    if is_url(video):
-        os.makedirs(save_dir, exist_ok=True)
-        path, downloaded = fetch_video(video, save_dir, video_name), True
-    else:
-        path, downloaded = video, False
-    try:
+    source = (downloaded_video(video, save_dir, video_name, keep=save_video) if is_url(video)
+              else contextlib.nullcontext(video))
+    with source as path:
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
-            indices = frames_to_score(total, fps, nframes if explicit_nframes else None, start, end, uniform, ffreq)
+            indices = choose_frames(path, total, fps, nframes, start, end, uniform, ffreq)
             return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
                                 timestamps, nframes if explicit_nframes else len(indices))
         finally:
             capture.release()
-    finally:
-        if downloaded and not save_video and os.path.exists(path):
-            os.remove(path)
 
 
 def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir, video_name, timestamps,
                  nframes) -> Dict[str, list]:
-    if save_frames:
-        os.makedirs(save_dir, exist_ok=True)
+    saver = FrameSaver(save_dir, video_name) if save_frames else None
     undecoded: List[int] = []
 
     def frames():
@@ -370,11 +359,13 @@ def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir
                 undecoded.append(indices[row])
                 yield Picture(row, None, "the frame could not be decoded")
                 continue
-            if save_frames:
-                cv2.imwrite(os.path.join(save_dir, f"{video_name}-frame-{row}.jpg"), frame[:, :, ::-1])
+            if saver is not None:
+                saver.save(row, frame)
             yield Picture(row, frame)
 
     rows = _score(request, frames(), len(indices), "frame", "video_scores")
+    if saver is not None:
+        saver.finish()
     if len(indices) < nframes:
         step = indices[1] - indices[0] if len(indices) > 1 else 1
         warn(f"{arg('uniform', True)} spaced the frames {step} apart, so only {len(indices)} of the {nframes} "

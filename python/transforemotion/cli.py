@@ -1,4 +1,4 @@
-"""Command line: ``transforemotion image|video|corpus|models ...``.
+"""Command line: ``transforemotion image|video|corpus|evaluate|models ...``.
 
 A thin layer: parse the flags, call the public functions, write a table.
 Messages are spelled for the shell (``--face-selection none``, not
@@ -15,12 +15,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 import warnings
 from typing import Dict, List, Optional, Sequence
 
 from . import api, corpus
 from .faces import FACE_SELECTIONS
+from .files import atomic_write, check_output_path
 from .media import list_image_files
 from .messages import TransforemotionWarning, caller
 from .models import list_vision_models
@@ -33,14 +33,17 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     """Show each option's default, and keep the epilog's line breaks."""
 
 
-def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--classes", nargs="+", required=True, metavar="LABEL",
+def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
+                         face_selections: Sequence[str] = FACE_SELECTIONS, face_boxes: bool = True,
+                         formats: Sequence[str] = ("csv", "json")) -> None:
+    parser.add_argument("--classes", nargs="+", required=classes_required, metavar="LABEL",
                         help="two or more labels, e.g. --classes joy anger 'deep sadness'")
-    parser.add_argument("--face-selection", default="largest", choices=FACE_SELECTIONS,
+    parser.add_argument("--face-selection", default="largest", choices=face_selections,
                         help="which face to score: the largest, the leftmost or rightmost, every face (one row each), "
                              "or none (the whole picture)")
-    parser.add_argument("--face-boxes", action="store_true",
-                        help="add the scored face's box (x, y, width, height) and the detector's confidence")
+    if face_boxes:
+        parser.add_argument("--face-boxes", action="store_true",
+                            help="add the scored face's box (x, y, width, height) and the detector's confidence")
     parser.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
                         help="phrase each label with these templates (one {} where the label goes; their embeddings "
                              f"are averaged) or a built-in set: {', '.join(TEMPLATE_SETS)}; default: labels as given")
@@ -53,11 +56,13 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None,
                         help="cpu, cuda, cuda:1 or mps (default: the first of CUDA, MPS and CPU that exists)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_output_options(parser)
+    _add_output_options(parser, formats)
 
 
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", default="csv", choices=("csv", "json"), help="output format")
+def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = ("csv", "json")) -> None:
+    parser.add_argument("--format", default=formats[0], choices=formats,
+                        help="output format" + (" (text: a readable report; json: every measure)"
+                                                if "text" in formats else ""))
     parser.add_argument("--output", "-o", default=None, metavar="FILE",
                         help="write to this file (in an existing folder) instead of standard output")
 
@@ -102,6 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scoring_options(video)
 
     _add_corpus_command(commands)
+    evaluate = commands.add_parser(
+        "evaluate", formatter_class=_Formatter,
+        help="score a labelled folder (one sub-folder per class) and report how well the scores agree with the labels")
+    evaluate.add_argument("path", metavar="DIR", help="folder with one sub-folder of images per class")
+    evaluate.add_argument("--label-map", nargs="+", default=None, metavar="FOLDER=LABEL",
+                          help="label text for a folder, e.g. --label-map happy=joy sad=sadness (default: folder names)")
+    evaluate.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                          help="regular expression for the image file names (ignoring case)")
+    evaluate.add_argument("--scores-out", default=None, metavar="FILE",
+                          help="also write the per-image scores (image_id, truth, classes) to this CSV file")
+    _add_scoring_options(evaluate, classes_required=False, face_selections=[s for s in FACE_SELECTIONS if s != "all"],
+                         face_boxes=False, formats=("text", "json"))
 
     models = commands.add_parser("models", help="list the registered models", formatter_class=_Formatter)
     _add_output_options(models)
@@ -148,9 +165,12 @@ def _templates(args):
 
 
 def _scoring_kwargs(args) -> dict:
-    return dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
-                face_boxes=args.face_boxes, templates=_templates(args), batch_size=args.batch_size,
-                device=args.device, progress=False if args.quiet else None)
+    kwargs = dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
+                  templates=_templates(args), batch_size=args.batch_size, device=args.device,
+                  progress=False if args.quiet else None)
+    if hasattr(args, "face_boxes"):  # not for evaluate, which scores one face per image
+        kwargs["face_boxes"] = args.face_boxes
+    return kwargs
 
 
 def run_image(args) -> Dict[str, list]:
@@ -188,6 +208,58 @@ def run_corpus(args) -> Dict[str, list]:
         gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, **kwargs,
         **_scoring_kwargs(args))
     return corpus.read_corpus(args.output_dir)
+def _label_map(pairs: Optional[List[str]]) -> Optional[Dict[str, str]]:
+    if pairs is None:
+        return None
+    mapping = {}
+    for pair in pairs:
+        folder, sep, label = pair.partition("=")
+        if not sep or not folder or not label:
+            raise ValueError(f"--label-map takes FOLDER=LABEL pairs, e.g. --label-map happy=joy; got {pair!r}.")
+        mapping[folder] = label
+    return mapping
+
+
+def run_evaluate(args) -> dict:
+    from .evaluation import evaluate_dir
+
+    result = evaluate_dir(args.path, classes=args.classes, label_map=_label_map(args.label_map),
+                          pattern=args.pattern, **_scoring_kwargs(args))
+    if args.scores_out is not None:
+        write_output(result["scores"], "csv", args.scores_out)
+    return result["evaluation"]
+
+
+def _number(v) -> str:
+    return "NA" if _missing(v) else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def write_evaluation(evaluation: dict, fmt: str, stream) -> None:
+    """The overall measures, the per-class table and the confusion matrix, as text or JSON."""
+    if fmt == "json":
+        def clean(v):
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return None if _missing(v) else v
+
+        json.dump(clean(evaluation), stream, ensure_ascii=False, indent=1)
+        stream.write("\n")
+        return
+    overall = [("images scored and labelled", evaluation["n_used"]), ("left out", evaluation["n_excluded"])]
+    overall += [(name.replace("_", " "), evaluation[name]) for name in (
+        "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "macro_auroc", "log_loss", "brier", "ece",
+        "krippendorff_alpha")]
+    width = max(len(name) for name, _ in overall)
+    for name, v in overall:
+        stream.write(f"{name:<{width}}  {_number(v)}\n")
+    stream.write("\nper class\n")
+    write_table(evaluation["per_class"], "csv", stream)
+    stream.write("\nconfusion matrix (rows: truth, columns: predicted)\n")
+    write_table(evaluation["confusion"], "csv", stream)
+    for note in evaluation.get("notes", []):
+        stream.write(f"note: {note}\n")
 
 
 def _missing(v) -> bool:
@@ -206,32 +278,17 @@ def write_table(table: Dict[str, list], fmt: str, stream) -> None:
         writer.writerow(["NA" if _missing(v) else v for v in row])
 
 
-def check_output(path: Optional[str]) -> None:
-    """Refuse an output file that cannot be written, before any work."""
+def write_output(table, fmt: str, path: Optional[str], writer=None) -> None:
+    """To standard output, or atomically to a file: an interrupted run never leaves half a table."""
+    writer = writer or write_table
     if path is None:
+        writer(table, fmt, sys.stdout)
         return
-    if os.path.isdir(path):
-        raise ValueError(f"--output {path} is a folder; give a file name, e.g. --output {os.path.join(path, 'scores.csv')}")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"--output {path}: the folder {folder} does not exist; create it first or choose another file.")
-
-
-def write_output(table: Dict[str, list], fmt: str, path: Optional[str]) -> None:
-    if path is None:
-        write_table(table, fmt, sys.stdout)
-        return
-    # A temporary file beside the target, then a rename: an interrupted run never leaves half a table.
-    handle, partial = tempfile.mkstemp(prefix=".transforemotion-", suffix=".part", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as fh:
-            write_table(table, fmt, fh)
-        os.replace(partial, path)
+        with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+            writer(table, fmt, fh)
     except OSError as exc:
-        raise ValueError(f"Could not write --output {path}: {exc.strerror or exc}.") from None
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+        raise ValueError(f"Could not write {path}: {exc.strerror or exc}.") from None
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None):
@@ -245,7 +302,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             # Skipped items are one line each on stderr, without Python's source-line decoration.
             warnings.simplefilter("always", TransforemotionWarning)
             warnings.showwarning = _print_warning
-            check_output(args.output)
+            for name in ("output", "scores_out"):
+                if getattr(args, name, None) is not None:
+                    check_output_path(getattr(args, name), name)
+            if args.command == "evaluate":
+                write_output(run_evaluate(args), args.format, args.output, write_evaluation)
+                return EXIT_OK
             if args.command == "models":
                 table = list_vision_models()
             elif args.command == "image":

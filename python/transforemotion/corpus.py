@@ -18,12 +18,12 @@ from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from .api import BOX_COLUMNS, FACE_COLUMN, _request, _Request
-from .checks import check_choice, check_count, check_flag, check_seconds, check_text
+from .checks import check_choice, check_count, check_flag, check_text
 from .corpus_inputs import Unit, plan_units, read_sources, warn_short_videos
 from .corpus_store import FORMAT, CorpusFolder, require_pyarrow
 from .corpus_units import UnitResult, score_units
 from .messages import arg, function, value, warn
-from .video import DEFAULT_NFRAMES
+from .video import DEFAULT_NFRAMES, check_sampling_arguments
 
 __all__ = ["score_corpus", "read_corpus", "ENGINES", "DEFAULT_UNIT_SIZE"]
 
@@ -202,13 +202,8 @@ def score_corpus(
         request = replace(request, device=_device_name(device))
     _check_labels_free(request.plan.labels)
     explicit_nframes = nframes is not DEFAULT_NFRAMES
-    nframes_checked = check_count("nframes", nframes) if explicit_nframes else None
-    ffreq = check_count("ffreq", ffreq)
-    start = check_seconds("start", start)
-    end = check_seconds("end", end, allow_end_marker=True)
-    if end != -1 and end <= start:
-        raise ValueError(f"{arg('end')} ({end:g} s) must be after {arg('start')} ({start:g} s), or "
-                         f"{value(-1)} for the end of each video.")
+    nframes_checked, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start,
+                                                                  end, ffreq)
     for name, flag in (("uniform", uniform), ("recursive", recursive), ("overwrite", overwrite)):
         check_flag(name, flag)
     unit_size = check_count("unit_size", unit_size, 1, MAX_UNIT_SIZE)

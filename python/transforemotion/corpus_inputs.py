@@ -30,7 +30,7 @@ import cv2
 from .checks import check_seconds
 from .media import is_url, list_image_files
 from .messages import arg, function, value, warn
-from .video import VIDEO_EXTENSIONS, frames_to_score, open_video
+from .video import VIDEO_EXTENSIONS, choose_frames, open_video
 
 __all__ = ["Source", "Unit", "read_sources", "plan_units", "MANIFEST_EXTENSIONS", "IMAGE_EXTENSIONS"]
 
@@ -236,7 +236,9 @@ def _digest(*parts) -> str:
 def plan_units(sources: Sequence[Source], nframes: Optional[int], uniform: bool, ffreq: int,
                unit_size: int) -> Plan:
     """Cut the sources into units, in input order. Each video is opened once to learn its length
-    and frame rate; its frames are chosen exactly as ``video_scores`` chooses them. A video that
+    and frame rate; its frames are chosen exactly as ``video_scores`` chooses them
+    (:func:`~transforemotion.video.choose_frames`, which also checks a header against the frames
+    the file really holds). A video that
     cannot be opened or sampled becomes one failed unit instead of stopping the plan."""
     plan = Plan([])
     images: List[int] = []
@@ -265,9 +267,9 @@ def _video_units(index: int, source: Source, nframes, uniform, ffreq, unit_size,
         capture, total, fps = open_video(source.path)
         capture.release()
         with warnings.catch_warnings(record=True) as caught:
-            # frames_to_score warns once per short video; a corpus gathers them into one warning.
+            # choose_frames warns once per short or truncated video; a corpus gathers them into one warning.
             warnings.simplefilter("always")
-            frames = frames_to_score(total, fps, nframes, source.start, source.end, uniform, ffreq)
+            frames = choose_frames(source.path, total, fps, nframes, source.start, source.end, uniform, ffreq)
         if caught or (nframes is not None and len(frames) < nframes):
             short.append(f"{source.name} ({len(frames)} frames)")
     except (ValueError, OSError, cv2.error) as exc:

@@ -1,36 +1,59 @@
-"""Reading images from files and URLs into RGB arrays, with the checks that keep
-bad input from turning into crashes, hangs or silent wrong answers."""
+"""Reading images from files and URLs into RGB arrays, and listing the images in a folder,
+with the checks that keep bad input from turning into crashes, hangs or silent wrong answers.
+
+Which files are read: JPEG (and MPO, the multi-picture JPEG some phones
+write), PNG, BMP, TIFF, WebP, GIF (its first frame) and PPM/PGM/PBM (the
+Netpbm formats some face databases are distributed in) — see
+:data:`IMAGE_FORMATS`. Whatever a file is called, only these decoders are
+tried. Pillow can read many more formats, and would otherwise pick one from
+the file's first bytes: an EPS file named ``face.jpg`` would be handed to
+Ghostscript, a program interpreter that can run for ever. Anything else is a
+ValueError that names the file, says what it holds when that is recognisable
+(EPS, PDF, HEIC, a web page...), and lists the accepted formats.
+
+Local paths are checked before they are opened: a named pipe (FIFO), a
+socket or a device is refused, since opening or reading one can block for
+ever. Downloads live in :mod:`transforemotion.downloads`.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 import re
-import urllib.error
+import stat
 import urllib.parse
-import urllib.request
 import warnings
-from typing import BinaryIO, Optional, Union
+from typing import List, Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["list_image_files", "MAX_IMAGE_PIXELS", "MAX_DOWNLOAD_BYTES", "is_url", "load_image", "download", "fetch_url", "check_local_file"]
+from .downloads import MAX_DOWNLOAD_BYTES, URL_TIMEOUT_SECONDS, download, fetch_url, is_url  # noqa: F401 (re-exported)
+from .messages import arg
+
+__all__ = [
+    "IMAGE_FORMATS",
+    "MAX_IMAGE_PIXELS",
+    "MAX_DOWNLOAD_BYTES",
+    "check_local_file",
+    "download",
+    "fetch_url",
+    "is_url",
+    "list_image_files",
+    "load_image",
+]
+
+# Pillow's names of the decoders tried, in this order. JPEG files with several
+# pictures (MPO, written by some phone cameras) go through the JPEG decoder,
+# which reads the first picture.
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF", "PPM")
+_FORMAT_NAMES = "JPEG, PNG, BMP, TIFF, WebP, GIF, PPM/PGM"
 
 # Images above this many pixels are refused: a small file can declare a huge
 # canvas (a "decompression bomb") and exhaust memory when decoded. 100 MP is
 # larger than any camera frame a study is likely to use.
 MAX_IMAGE_PIXELS = 100_000_000
-
-# URL downloads stop at this size and after this many seconds without data.
-MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
-URL_TIMEOUT_SECONDS = 30
-
-_USER_AGENT = "transforemotion (https://pypi.org/project/transforemotion)"
-
-
-def is_url(source: str) -> bool:
-    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
 
 
 def _looks_like_other_scheme(source: str) -> bool:
@@ -39,71 +62,50 @@ def _looks_like_other_scheme(source: str) -> bool:
     return len(scheme) > 1 and "://" in source
 
 
+def _special_file_kind(mode: int) -> Optional[str]:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    return None
+
+
 def check_local_file(path: str, what: str = "image") -> str:
-    """Raise the error a researcher can act on for a path that cannot be read."""
+    """Raise the error a researcher can act on for a path that cannot be read; return the path.
+
+    Checked without opening the file: it exists, is not a folder, is a
+    regular file (a named pipe, socket or device is refused: opening or
+    reading one can block for ever), and is not empty.
+
+    Raises:
+        FileNotFoundError: nothing at ``path`` (or a link to nothing).
+        ValueError: anything else, naming the path.
+    """
     if not isinstance(path, str) or not path:
         raise ValueError(f"Each {what} must be a file path or an http(s) URL given as a string; got {path!r}.")
     if _looks_like_other_scheme(path):
         raise ValueError(f"Only http:// and https:// URLs are supported; got {path!r}.")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{what.capitalize()} file not found: {path}")
-    if os.path.isdir(path):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what.capitalize()} file not found: {path}") from None
+    except OSError as exc:  # a name too long, a parent folder without permission...
+        raise ValueError(f"{path} cannot be read ({exc.strerror or exc}).") from None
+    if stat.S_ISDIR(info.st_mode):
         article = "an" if what[0] in "aeiou" else "a"
         advice = " For a folder of images use image_scores_dir()." if what == "image" else ""
         raise ValueError(f"{path} is a folder, not {article} {what} file.{advice}")
-    if os.path.getsize(path) == 0:
+    kind = _special_file_kind(info.st_mode)
+    if kind:
+        raise ValueError(f"{path} is {kind}, not a regular {what} file, so it was not opened (reading it could wait "
+                         f"for ever). Pass the file itself, or copy the data into one.")
+    if info.st_size == 0:
         raise ValueError(f"{what.capitalize()} file is empty (0 bytes): {path}")
     return path
-
-
-def download(url: str, out: BinaryIO, max_bytes: int, timeout: float = URL_TIMEOUT_SECONDS,
-             refuse_html: bool = False) -> Optional[int]:
-    """Stream an http(s) URL into ``out``, refusing more than ``max_bytes``.
-
-    Returns the number of bytes written, or None without reading the body when
-    ``refuse_html`` and the server sends a web page (for example a video page
-    that needs yt-dlp). Every failure is a ValueError that names the URL.
-    """
-    if not is_url(url):
-        raise ValueError(f"Only http:// and https:// URLs are supported; got {url!r}.")
-    limit = f"the {max_bytes / 1e6:,.0f} MB limit"
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            if refuse_html and response.headers.get_content_type() == "text/html":
-                return None
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise ValueError(f"{url} is {int(declared) / 1e6:,.0f} MB, more than {limit}. "
-                                 "Download it yourself and pass the file.")
-            written = 0
-            while True:
-                chunk = response.read(1 << 20)
-                if not chunk:
-                    return written
-                written += len(chunk)
-                if written > max_bytes:
-                    raise ValueError(f"{url} is larger than {limit}; download stopped. "
-                                     "Download it yourself and pass the file.")
-                out.write(chunk)
-    except urllib.error.HTTPError as exc:
-        exc.close()  # an HTTPError holds the open connection
-        raise ValueError(f"Could not download {url}: the server answered {exc.code} {exc.reason}.") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ValueError(
-            f"Could not download {url} ({reason}). Check the address and the internet connection, "
-            "or download the file and pass its path."
-        ) from None
-
-
-def fetch_url(url: str, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = URL_TIMEOUT_SECONDS) -> bytes:
-    """Download an http(s) URL into memory, refusing anything larger than ``max_bytes``."""
-    buffer = io.BytesIO()
-    download(url, buffer, max_bytes, timeout)
-    if not buffer.getbuffer().nbytes:
-        raise ValueError(f"{url} returned an empty response.")
-    return buffer.getvalue()
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -126,16 +128,70 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+# First bytes of formats people meet that are not read here, to say what a
+# refused file holds (a file's name often says something else).
+_SIGNATURES = (
+    (0, b"%!PS", "PostScript/EPS"),
+    (0, b"\xc5\xd0\xd3\xc6", "EPS"),
+    (0, b"%PDF", "PDF"),
+    (0, b"8BPS", "Photoshop (PSD)"),
+    (0, b"\x00\x00\x01\x00", "Windows icon (ICO)"),
+    (4, b"ftypheic", "HEIC (iPhone photo)"),
+    (4, b"ftypheix", "HEIC (iPhone photo)"),
+    (4, b"ftypmif1", "HEIF"),
+    (4, b"ftypavif", "AVIF"),
+    (0, b"\xff\x0a", "JPEG XL"),
+    (0, b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+)
+
+
+def _what_it_holds(head: bytes) -> Optional[str]:
+    for offset, magic, name in _SIGNATURES:
+        if head[offset:offset + len(magic)] == magic:
+            return f"{name} data"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "a web page (HTML)"
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "an SVG drawing"
+    return None
+
+
+def open_image(stream, label: str) -> Image.Image:
+    """Open an image with the decoders of :data:`IMAGE_FORMATS` only (the one place that does).
+
+    ``stream`` is a binary file object positioned at the start; ``label``
+    names the source in messages. Only the header is read here.
+
+    Raises:
+        ValueError: the data is not one of the accepted formats; the message
+            says what it holds when that is recognisable.
+    """
+    try:
+        return Image.open(stream, formats=IMAGE_FORMATS)
+    except UnidentifiedImageError:
+        stream.seek(0)
+        holds = _what_it_holds(stream.read(64))
+        detail = f" It holds {holds}." if holds else ""
+        raise ValueError(
+            f"{label} is not an image file that can be read.{detail} Accepted formats: {_FORMAT_NAMES}; convert "
+            "the file to JPEG or PNG first."
+        ) from None
+
+
 def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
     """Read an image file, URL or encoded bytes into an RGB uint8 array (H, W, 3).
 
-    EXIF orientation is applied; grayscale, palette, RGBA, CMYK and 16-bit
-    images are converted to RGB.
+    Only the formats of :data:`IMAGE_FORMATS` are read, whatever the file's
+    name. EXIF orientation is applied; grayscale, palette, RGBA, CMYK and
+    16-bit images are converted to RGB. URLs are fetched with the limits of
+    :func:`transforemotion.downloads.download`.
 
     Raises:
         FileNotFoundError: the path does not exist.
-        ValueError: not an image, empty, truncated, too large, or a URL that
-            cannot be fetched; the message names the source.
+        ValueError: not an accepted image format, empty, truncated, too
+            large, not a regular file, or a URL that cannot be fetched; the
+            message names the source.
     """
     if isinstance(source, bytes):
         label, stream = name or "image data", io.BytesIO(source)
@@ -143,12 +199,15 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
         label, stream = source, io.BytesIO(fetch_url(source))
     else:
         label = check_local_file(source)
-        stream = source
+        try:
+            stream = open(source, "rb")
+        except OSError as exc:
+            raise ValueError(f"{label} cannot be opened ({exc.strerror or exc}).") from None
     try:
-        with warnings.catch_warnings():
+        with stream, warnings.catch_warnings():
             # We apply our own pixel limit below; PIL's warning would only repeat it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(stream) as opened:
+            with open_image(stream, label) as opened:
                 width, height = opened.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise ValueError(
@@ -166,8 +225,6 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
         raise
     except Image.DecompressionBombError:
         raise ValueError(f"{label} declares an implausibly large image and was refused (decompression bomb).") from None
-    except UnidentifiedImageError:
-        raise ValueError(f"{label} is not an image file that can be read (JPEG, PNG, BMP, TIFF, WebP, GIF...).") from None
     except (OSError, SyntaxError, EOFError) as exc:
         raise ValueError(f"{label} could not be decoded; the file looks truncated or damaged ({exc}).") from None
     if rgb.ndim != 3 or rgb.shape[0] == 0 or rgb.shape[1] == 0:
@@ -175,24 +232,37 @@ def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def list_image_files(dir: str, pattern: str, recursive: bool = False) -> list:
-    """Paths under ``dir`` whose file name matches ``pattern`` (case-insensitive), sorted."""
+def check_folder(dir, advice_for_a_file: str = "") -> str:
+    """``dir`` is an existing folder, or the error says what it is instead."""
     if not isinstance(dir, str) or not dir:
-        raise ValueError(f"dir must be the path of a folder; got {dir!r}.")
+        raise ValueError(f"{arg('dir')} must be the path of a folder; got {dir!r}.")
     if not os.path.exists(dir):
         raise FileNotFoundError(f"Folder not found: {dir}")
     if not os.path.isdir(dir):
-        raise ValueError(f"{dir} is a file, not a folder. For single images use image_scores().")
+        raise ValueError(f"{dir} is a file, not a folder. {advice_for_a_file}".rstrip())
+    return dir
+
+
+def list_image_files(dir: str, pattern: str, recursive: bool = False) -> List[str]:
+    """Paths under ``dir`` whose file name matches ``pattern`` (case-insensitive), sorted.
+
+    Every matching entry that is not a folder is listed, including ones that
+    are not regular files (a named pipe, a broken link): the caller's check
+    of each file then reports them, so that none is dropped silently.
+    """
+    check_folder(dir, "For single images use image_scores().")
     try:
         # Camera files are often .JPG: match regardless of case.
         regex = re.compile(pattern, re.IGNORECASE)
     except (re.error, TypeError) as exc:
-        raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc}).") from None
+        raise ValueError(f"{arg('pattern', pattern)} is not a valid regular expression ({exc}).") from None
     found = []
     if recursive:
+        # os.walk lists everything that is not a folder (pipes and broken links included) among the files.
         for root, dirs, files in os.walk(dir):
             dirs.sort()
             found.extend(os.path.join(root, f) for f in files if regex.search(f))
     else:
-        found = [os.path.join(dir, f) for f in os.listdir(dir) if regex.search(f) and os.path.isfile(os.path.join(dir, f))]
+        with os.scandir(dir) as entries:
+            found = [entry.path for entry in entries if regex.search(entry.name) and not entry.is_dir()]
     return sorted(found)

@@ -1,10 +1,29 @@
 """The model registry, the loader and the embedding caches.
 
-One table of named models (``_REGISTRY``), one function that decides where
-weights come from (``resolve_model``), one loader (``load_model``) whose cache
-key is spelled out, and one wrapper (``VisionLanguageModel``) that every
-architecture is adapted to: it turns label texts and RGB crops into unit
-vectors, and scores them.
+One table of named models (``_REGISTRY``) that also says what each model needs
+to run (:class:`~transforemotion.model_needs.Needs`), one function that
+decides where weights come from (``resolve_model``), one check of what this
+machine lacks (``check_requirements``, before anything is downloaded), one
+loader (``load_model``) whose cache key is spelled out, and one wrapper
+(``VisionLanguageModel``) that every architecture is adapted to: it turns
+label texts and RGB crops into unit vectors, and scores them.
+
+The three architectures differ only in how they are loaded and called:
+
+- ``clip``: any transformers CLIP-compatible model (``get_text_features``
+  with an attention mask, ``get_image_features``), CLIP's preprocessing
+  from ``preprocessor_config.json``.
+- ``jina``: jina-clip through its own remote code (transformers 4 only).
+  Its own XLM-RoBERTa tokenizer, never CLIP's; ``get_text_features(input_ids)``
+  (the model ignores any mask and makes its own from the pad id);
+  preprocessing from jina's ``preprocessor_config.json`` (keys ``size``,
+  ``mean``, ``std``), 512 px.
+- ``eva``: EVA-CLIP through its own remote code (its config.json says
+  ``model_type: "clip"`` and names its classes in ``auto_map``);
+  ``encode_text(input_ids)`` / ``encode_image(pixel_values)``; CLIP
+  ViT-L/14's tokenizer unless the folder has one; no preprocessing file, so
+  448 px (from its config) with OpenAI's mean and std; 4-bit on a CUDA GPU
+  when the weights are large.
 """
 
 from __future__ import annotations
@@ -13,13 +32,15 @@ import json
 import os
 import threading
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from . import hub
 from .messages import arg, value, warn
+from .model_needs import ARCHITECTURE_NEEDS, Needs, availability, check_device, check_software, folder_needs
 from .prompts import apply_template
 
 __all__ = [
@@ -28,6 +49,7 @@ __all__ = [
     "register_vision_model",
     "list_vision_models",
     "resolve_model",
+    "check_requirements",
     "select_device",
     "load_model",
     "clear_model_cache",
@@ -46,6 +68,7 @@ class ModelSpec:
     model_id: str
     architecture: str = "clip"
     description: str = ""
+    needs: Optional[Needs] = None  # None: read from the folder, or the architecture's defaults
 
 
 _REGISTRY: Dict[str, ModelSpec] = {}
@@ -75,41 +98,102 @@ def register_vision_model(name: str, model_id: str, architecture: str = "clip", 
     return list_vision_models()
 
 
+def _add_builtin(name: str, model_id: str, architecture: str, description: str, needs: Needs) -> None:
+    _REGISTRY[name] = ModelSpec(name, model_id, architecture, description, needs)
+
+
+def _spec_needs(spec: ModelSpec) -> Needs:
+    if os.path.isdir(os.path.expanduser(spec.model_id)):
+        folder = os.path.expanduser(spec.model_id)
+        return folder_needs(folder, _folder_architecture(folder, spec.architecture))
+    return spec.needs or ARCHITECTURE_NEEDS[spec.architecture]
+
+
+LIST_COLUMNS = ("name", "model_id", "architecture", "description", "gpu", "memory_gb", "packages",
+                "transformers", "available", "reason")
+
+
 def list_vision_models():
-    """The registered models as a dict of columns: name, model_id, architecture, description.
+    """The registered models, what each needs, and whether this machine has it; nothing is downloaded.
+
+    Returns:
+        A dict of columns, one entry per model: ``name``, ``model_id``,
+        ``architecture``, ``description``; ``gpu`` (True: runs only on a CUDA
+        GPU, in 4-bit); ``memory_gb`` (about how much memory it takes once
+        loaded, GPU memory where ``gpu``; None if unknown); ``packages``
+        (packages it needs beyond transforemotion's own, comma-separated);
+        ``transformers`` (the transformers versions it works with, "" for
+        any); ``available`` (whether it can run here: packages, transformers
+        version, GPU) and ``reason`` (what is missing, "" if nothing).
 
     Example:
-        >>> list_vision_models()["name"][:2]
-        ['oai-base', 'oai-large']
+        >>> table = list_vision_models()
+        >>> table["name"][:2], table["gpu"][:2]
+        (['oai-base', 'oai-large'], [False, False])
     """
     specs = list(_REGISTRY.values())
+    needs = [_spec_needs(s) for s in specs]
+    cuda = torch.cuda.is_available()
+    status = [availability(n, cuda) for n in needs]
     return {
         "name": [s.name for s in specs],
         "model_id": [s.model_id for s in specs],
         "architecture": [s.architecture for s in specs],
         "description": [s.description for s in specs],
+        "gpu": [n.gpu for n in needs],
+        "memory_gb": [n.memory_gb for n in needs],
+        "packages": [", ".join(n.all_packages) for n in needs],
+        "transformers": [n.transformers for n in needs],
+        "available": [ok for ok, _ in status],
+        "reason": [why for _, why in status],
     }
 
 
-register_vision_model("oai-base", "openai/clip-vit-base-patch32", "clip", "OpenAI CLIP ViT-B/32: fast, the default")
-register_vision_model("oai-large", "openai/clip-vit-large-patch14", "clip", "OpenAI CLIP ViT-L/14: slower, more accurate")
-register_vision_model(
-    "eva-8B", "BAAI/EVA-CLIP-8B-448", "eva", "EVA-CLIP 8B at 448 px: 4-bit NF4 on a CUDA GPU (bitsandbytes)"
-)
-register_vision_model("jina-v2", "jinaai/jina-clip-v2", "jina", "Jina CLIP v2: multilingual labels, 512 px")
+# Memory: float32 weights on a CPU for the CLIP and jina models (half on a GPU),
+# eva-8B in 4-bit NF4 on a GPU. jina's and EVA's remote code was not run here
+# with the real weights; see the README's table.
+_add_builtin("oai-base", "openai/clip-vit-base-patch32", "clip", "OpenAI CLIP ViT-B/32: fast, the default",
+             Needs(memory_gb=0.6))
+_add_builtin("oai-large", "openai/clip-vit-large-patch14", "clip", "OpenAI CLIP ViT-L/14: slower, more accurate",
+             Needs(memory_gb=1.7))
+_add_builtin("eva-8B", "BAAI/EVA-CLIP-8B-448", "eva", "EVA-CLIP 8B at 448 px: 4-bit NF4 on a CUDA GPU (bitsandbytes)",
+             Needs(gpu=True, memory_gb=6.0, cpu_memory_gb=32.0, gpu_packages=("bitsandbytes", "accelerate"),
+                   extra="gpu"))
+_add_builtin("jina-v2", "jinaai/jina-clip-v2", "jina", "Jina CLIP v2: multilingual labels, 512 px",
+             Needs(memory_gb=3.6, packages=("einops", "timm", "torchvision"), transformers=">=4.52,<5",
+                   extra="jina"))
 
 
 def _detect_architecture(folder: str) -> str:
+    """jina or EVA from a folder's config.json; CLIP otherwise.
+
+    EVA-CLIP's config.json says ``model_type: "clip"``; only its ``auto_map``
+    and ``architectures`` name the EVA classes.
+    """
     try:
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as fh:
-            model_type = str(json.load(fh).get("model_type", "")).lower()
+            config = json.load(fh)
     except (OSError, ValueError):
         return "clip"
+    if not isinstance(config, dict):
+        return "clip"
+    model_type = str(config.get("model_type", "")).lower()
     if "jina" in model_type:
         return "jina"
     if "eva" in model_type:
         return "eva"
+    auto_map = config.get("auto_map") if isinstance(config.get("auto_map"), dict) else {}
+    names = " ".join(str(v) for v in list(auto_map.values()) + list(config.get("architectures") or [])).lower()
+    if "evaclip" in names or "eva_clip" in names:
+        return "eva"
+    if "jina" in names:
+        return "jina"
     return "clip"
+
+
+def _folder_architecture(folder: str, registered: str = "clip") -> str:
+    """A registration's jina/eva wins; a "clip" registration still follows what the folder says it is."""
+    return registered if registered != "clip" else _detect_architecture(folder)
 
 
 @dataclass(frozen=True)
@@ -118,25 +202,22 @@ class ModelSource:
 
     ``source`` is a Hugging Face id or an absolute folder; ``local_only`` means
     nothing may be downloaded (a folder was given); ``name`` is what the user
-    asked for, for messages.
+    asked for, for messages; ``needs`` is what the model needs to run.
     """
 
     source: str
     architecture: str
     local_only: bool
     name: str
+    needs: Needs = field(default_factory=Needs)
 
 
-def resolve_model(model="oai-base", local_model_path: Optional[str] = None) -> ModelSource:
-    """Decide where the weights come from.
+def _folder_source(folder: str, architecture: str, name: str) -> ModelSource:
+    folder = os.path.abspath(folder)
+    return ModelSource(folder, architecture, True, name, folder_needs(folder, architecture))
 
-    ``local_model_path`` wins (a folder made by ``save_pretrained``; nothing is
-    downloaded). Otherwise ``model`` is a registered alias, a Hugging Face id
-    containing ``/``, or an existing folder. A :class:`ModelSource` is
-    returned unchanged, so callers may pass either.
-    """
-    if isinstance(model, ModelSource):
-        return model
+
+def _locate(model, local_model_path: Optional[str]) -> ModelSource:
     if local_model_path is not None:
         if not isinstance(local_model_path, str) or not local_model_path:
             raise ValueError(f"{arg('local_model_path')} must be the path of a model folder, or {value(None)}; "
@@ -151,27 +232,67 @@ def resolve_model(model="oai-base", local_model_path: Optional[str] = None) -> M
                 "snapshot)."
             )
         spec = _REGISTRY.get(model) if isinstance(model, str) else None
-        arch = spec.architecture if spec is not None and spec.architecture != "clip" else _detect_architecture(folder)
-        return ModelSource(os.path.abspath(folder), arch, True, local_model_path)
+        return _folder_source(folder, _folder_architecture(folder, spec.architecture if spec else "clip"),
+                              local_model_path)
     if not isinstance(model, str) or not model.strip():
         raise ValueError(f"{arg('model')} must be a registered name such as {value('oai-base')}, a Hugging Face id, "
                          f"or a folder; got {value(model)}.")
-    if model in _REGISTRY:
-        spec = _REGISTRY[model]
-        if os.path.isdir(spec.model_id):
-            return ModelSource(os.path.abspath(spec.model_id), _detect_architecture(spec.model_id)
-                               if spec.architecture == "clip" else spec.architecture, True, model)
-        return ModelSource(spec.model_id, spec.architecture, False, model)
+    spec = _REGISTRY.get(model) or next((s for s in _REGISTRY.values() if s.model_id == model), None)
+    if spec is not None:
+        if os.path.isdir(os.path.expanduser(spec.model_id)):
+            folder = os.path.expanduser(spec.model_id)
+            return _folder_source(folder, _folder_architecture(folder, spec.architecture), model)
+        return ModelSource(spec.model_id, spec.architecture, False, model, _spec_needs(spec))
     if os.path.isdir(os.path.expanduser(model)):
-        folder = os.path.abspath(os.path.expanduser(model))
-        return ModelSource(folder, _detect_architecture(folder), True, model)
+        folder = os.path.expanduser(model)
+        return _folder_source(folder, _detect_architecture(folder), model)
     if "/" in model and not model.startswith(("/", ".", "~")):
-        return ModelSource(model, "clip", False, model)
+        return ModelSource(model, "clip", False, model, ARCHITECTURE_NEEDS["clip"])
     raise ValueError(
         f"Unknown model {value(model)}. Known names: {', '.join(_REGISTRY)}. You can also give a Hugging Face id "
         f"('org/name'), a model folder via {arg('local_model_path')}, or add a name with "
         "register_vision_model()."
     )
+
+
+def resolve_model(model="oai-base", local_model_path: Optional[str] = None) -> ModelSource:
+    """Decide where the weights come from, and refuse at once a model this environment cannot run.
+
+    ``local_model_path`` wins (a folder made by ``save_pretrained``; nothing is
+    downloaded). Otherwise ``model`` is a registered alias, a Hugging Face id
+    containing ``/`` (a registered model's id counts as its name), or an
+    existing folder. A :class:`ModelSource` is returned unchanged, so callers
+    may pass either.
+
+    Raises:
+        ImportError: the model needs packages or a transformers version this
+            environment lacks (jina-clip under transformers 5, for one); the
+            message says what to install. Nothing has been downloaded.
+    """
+    if isinstance(model, ModelSource):
+        return model
+    source = _locate(model, local_model_path)
+    check_software(source.needs, source.name)
+    return source
+
+
+def check_requirements(source: ModelSource, device: Optional[str] = None) -> torch.device:
+    """Refuse, before any download, a model this machine cannot run; return the device it will run on.
+
+    Checks the packages and transformers version (as :func:`resolve_model`
+    does) and what depends on the device: a model that runs only in 4-bit on
+    a CUDA GPU (eva-8B) is refused elsewhere unless
+    TRANSFOREMOTION_ALLOW_LARGE=1, and on a GPU it needs bitsandbytes and
+    accelerate.
+
+    Raises:
+        ValueError: a bad device name, or a GPU-only model without CUDA.
+        ImportError: a package or transformers version is missing.
+    """
+    dev = select_device(device)
+    check_software(source.needs, source.name)
+    check_device(source.needs, source.name, dev)
+    return dev
 
 
 def select_device(device: Optional[str] = None) -> torch.device:
@@ -208,10 +329,16 @@ def _default_dtype(device: torch.device) -> torch.dtype:
 
 
 def _as_tensor(output) -> torch.Tensor:
-    """transformers 4.x returns the projected embeddings as a tensor; 5.x wraps them in an output object."""
+    """The projected embeddings, whatever wraps them.
+
+    transformers 4.x's CLIP returns a tensor; 5.x returns an output object
+    whose ``pooler_output`` holds the projected features; output classes with
+    ``text_embeds`` / ``image_embeds`` (projected by definition) are looked at
+    first, since next to them ``pooler_output`` may be the unprojected one.
+    """
     if isinstance(output, torch.Tensor):
         return output
-    for name in ("pooler_output", "image_embeds", "text_embeds"):
+    for name in ("text_embeds", "image_embeds", "pooler_output"):
         value = getattr(output, name, None)
         if isinstance(value, torch.Tensor):
             return value
@@ -220,29 +347,50 @@ def _as_tensor(output) -> torch.Tensor:
     raise TypeError(f"Cannot find embeddings in a {type(output).__name__} returned by the model.")
 
 
-def _read_preprocessing(folder_or_id: str, local_only: bool, default_size: int):
-    """Image side, mean and std from the model's preprocessor_config.json, CLIP's values if absent."""
-    config = None
-    path = os.path.join(folder_or_id, "preprocessor_config.json")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as fh:
-            config = json.load(fh)
-    elif not os.path.isdir(folder_or_id) and not local_only:
-        try:
-            from huggingface_hub import hf_hub_download
+PREPROCESSOR_FILE = "preprocessor_config.json"
 
-            with open(hf_hub_download(folder_or_id, "preprocessor_config.json"), encoding="utf-8") as fh:
-                config = json.load(fh)
-        except Exception:  # noqa: BLE001 - a model without the file uses CLIP's settings
-            config = None
+
+def _preprocessor_config(source: str, local_only: bool, final: bool) -> Optional[dict]:
+    """The model's preprocessor_config.json as a dict, or None if it has none (EVA-CLIP ships none)."""
+    if os.path.isdir(source):
+        path = os.path.join(source, PREPROCESSOR_FILE)
+        if not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    return hub.hub_json(source, PREPROCESSOR_FILE, local_only, final)
+
+
+def _three(values, name: str, source: str) -> Tuple[float, float, float]:
+    values = [values] * 3 if isinstance(values, (int, float)) else list(values)
+    if len(values) != 3:
+        raise ValueError(f"The {name} in {source}'s {PREPROCESSOR_FILE} must have 3 values (R, G, B); got {values}.")
+    return tuple(float(v) for v in values)
+
+
+def _image_settings(config: Optional[dict], default_size: int, source: str):
+    """Input side, mean and std from a preprocessor config, in CLIP's format or jina's; CLIP's values if absent.
+
+    CLIP's processor writes ``crop_size`` / ``image_mean`` / ``image_std``;
+    jina's writes ``size`` (an int) / ``mean`` / ``std`` and a
+    ``resize_mode``, of which only "shortest" (shorter side to the size, then
+    a centre crop, as here) is what :meth:`VisionLanguageModel.pixel_values` does.
+    """
     size, mean, std = default_size, CLIP_MEAN, CLIP_STD
-    if config:
-        crop = config.get("crop_size") or config.get("size") or default_size
-        if isinstance(crop, dict):
-            crop = crop.get("height") or crop.get("shortest_edge") or default_size
-        size = int(crop)
-        mean = tuple(config.get("image_mean", mean))
-        std = tuple(config.get("image_std", std))
+    if not config:
+        return size, mean, std
+    mode = config.get("resize_mode", "shortest")
+    if mode != "shortest":
+        raise ValueError(f"{source}'s {PREPROCESSOR_FILE} asks for resize_mode {mode!r}; only 'shortest' (resize the "
+                         "shorter side, then crop the centre) is supported.")
+    crop = config.get("crop_size") or config.get("size") or default_size
+    if isinstance(crop, dict):
+        crop = crop.get("height") or crop.get("shortest_edge") or default_size
+    if isinstance(crop, (list, tuple)):
+        crop = crop[0]
+    size = int(crop)
+    mean = _three(config.get("image_mean", config.get("mean", mean)), "mean", source)
+    std = _three(config.get("image_std", config.get("std", std)), "std", source)
     return size, mean, std
 
 
@@ -266,17 +414,30 @@ def _central_window(img: np.ndarray) -> np.ndarray:
 
 
 def _text_token_limit(model, tokenizer, default: int = 77) -> int:
-    """The longest token sequence the text tower takes: its position table, or the tokenizer's own cap."""
+    """The longest token sequence the text tower takes: its position table, or the tokenizer's own cap.
+
+    jina-clip keeps its text tower's XLM-RoBERTa settings in the text config's
+    ``hf_model_config_kwargs``; XLM-RoBERTa numbers positions from
+    ``pad_token_id + 1``, so its table holds that many rows more than the
+    longest text.
+    """
     limits = []
     config = getattr(model, "config", None)
-    for cfg in (getattr(config, "text_config", None), config):
+    text_config = getattr(config, "text_config", None)
+    for cfg in (text_config, config):
         n = getattr(cfg, "max_position_embeddings", None)
         if isinstance(n, int) and n > 0:
             limits.append(n)
             break
+    else:
+        settings = getattr(text_config, "hf_model_config_kwargs", None)
+        if isinstance(settings, dict) and isinstance(settings.get("max_position_embeddings"), int):
+            pad = settings.get("pad_token_id", 1)
+            limits.append(settings["max_position_embeddings"] - (pad if isinstance(pad, int) else 1) - 1)
     n = getattr(tokenizer, "model_max_length", None)
     if isinstance(n, int) and 0 < n < 1_000_000:
         limits.append(n)
+    limits = [n for n in limits if n > 2]
     return min(limits) if limits else default
 
 
@@ -339,6 +500,10 @@ class VisionLanguageModel:
             tokens = {k: v.to(self.device) for k, v in tokens.items() if k in ("input_ids", "attention_mask")}
             if self.architecture == "eva":
                 features = self.model.encode_text(tokens["input_ids"])
+            elif self.architecture == "jina":
+                # jina's get_text_features(input_ids, *_, **__) drops any mask
+                # and makes its own from the pad id, so only the ids are passed.
+                features = _as_tensor(self.model.get_text_features(tokens["input_ids"]))
             else:
                 features = _as_tensor(self.model.get_text_features(**tokens))
             return torch.nn.functional.normalize(features.float(), dim=-1)
@@ -379,6 +544,8 @@ class VisionLanguageModel:
         with torch.inference_mode():
             if self.architecture == "eva":
                 features = self.model.encode_image(pixel_values)
+            elif self.architecture == "jina":
+                features = _as_tensor(self.model.get_image_features(pixel_values))
             else:
                 features = _as_tensor(self.model.get_image_features(pixel_values=pixel_values))
             return torch.nn.functional.normalize(features.float(), dim=-1)
@@ -411,21 +578,35 @@ def load_model(
     """Load a model once per process; the cache key is (source, architecture, device, dtype).
 
     ``model`` is a name, id or folder as in :func:`resolve_model`, or an
-    already resolved :class:`ModelSource`.
+    already resolved :class:`ModelSource`. What the model needs is checked
+    first (:func:`check_requirements`). A folder is read as it is; a hub id is
+    loaded from the local cache if it is there, and otherwise downloaded
+    after one quick check that the hub answers (:mod:`transforemotion.hub`).
     """
     spec = resolve_model(model, local_model_path)
-    dev = select_device(device)
-    dt = dtype or _default_dtype(dev)
+    dev = check_requirements(spec, device)
+    quantized = spec.architecture == "eva" and spec.needs.gpu and dev.type == "cuda"
+    dt = torch.float16 if quantized else (dtype or _default_dtype(dev))
     key = (spec.source, spec.architecture, str(dev), str(dt))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
-        with _quiet_transformers():
+
+        def attempt(local_only: bool, final: bool) -> VisionLanguageModel:
+            preprocessing = _preprocessor_config(spec.source, local_only, final)
             if spec.architecture == "eva":
-                loaded = _load_eva(spec.source, dev, dt, spec.local_only)
+                return _load_eva(spec.source, dev, dt, local_only, quantized, preprocessing)
+            return _load_dual_encoder(spec.source, dev, dt, local_only, spec.architecture, preprocessing)
+
+        with _quiet_transformers():
+            if spec.local_only:
+                try:
+                    loaded = attempt(True, True)
+                except OSError as exc:
+                    raise ValueError(f"Could not load a model from {spec.source}: {exc}") from None
             else:
-                loaded = _load_dual_encoder(spec.source, dev, dt, spec.local_only, spec.architecture)
+                loaded = hub.load_cache_first(spec.source, spec.name, attempt)
         loaded.key = key
         _CACHE[key] = loaded
         return loaded
@@ -460,7 +641,16 @@ def _quiet_transformers():
             (disable_progress_bars if hub_bars_off else enable_progress_bars)()
 
 
-def _load_dual_encoder(source, device, dtype, local_only, architecture) -> VisionLanguageModel:
+def _vision_size(model, default: int) -> int:
+    size = getattr(getattr(model.config, "vision_config", None), "image_size", None)
+    return size if isinstance(size, int) and size > 0 else default
+
+
+def _logit_scale(model) -> float:
+    return model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
+
+
+def _load_dual_encoder(source, device, dtype, local_only, architecture, preprocessing) -> VisionLanguageModel:
     """CLIP-compatible transformers models, and jina-clip through its own remote code.
 
     jina-clip-v2 is multilingual: it must use its own XLM-RoBERTa tokenizer,
@@ -470,66 +660,65 @@ def _load_dual_encoder(source, device, dtype, local_only, architecture) -> Visio
     from transformers import AutoModel, AutoTokenizer
 
     remote = {"trust_remote_code": True} if architecture == "jina" else {}
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **remote)
     # The dtype is applied after loading: transformers 4.x calls it
     # `torch_dtype`, 5.x `dtype`, and `.to()` means the same in both.
-    try:
-        model = AutoModel.from_pretrained(source, local_files_only=local_only, **remote)
-    except OSError as exc:
-        raise _load_error(source, local_only, exc) from None
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only, **remote)
+    model = AutoModel.from_pretrained(source, local_files_only=local_only, **remote)
     model = model.to(device=device, dtype=dtype).eval()
-    vision = getattr(model.config, "vision_config", None)
-    default_size = 512 if architecture == "jina" else 224
-    size, mean, std = _read_preprocessing(source, local_only, getattr(vision, "image_size", default_size))
-    logit_scale = model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
-    return VisionLanguageModel(model, tokenizer, device, dtype, size, mean, std, logit_scale, architecture)
+    size, mean, std = _image_settings(preprocessing, _vision_size(model, 512 if architecture == "jina" else 224),
+                                      source)
+    return VisionLanguageModel(model, tokenizer, device, dtype, size, mean, std, _logit_scale(model), architecture)
 
 
-def _load_eva(source, device, dtype, local_only) -> VisionLanguageModel:
-    from transformers import AutoModel, CLIPTokenizer
+# EVA-CLIP ships no tokenizer: it reads text with CLIP ViT-L/14's.
+EVA_TOKENIZER = "openai/clip-vit-large-patch14"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json")
 
-    if device.type != "cuda" and os.environ.get("TRANSFOREMOTION_ALLOW_LARGE") != "1":
-        raise ValueError(
-            "eva-8B has 8 billion parameters. It is loaded in 4-bit (NF4) on a CUDA GPU, where it needs about "
-            "6 GB of GPU memory. Without CUDA it would need about 16 GB in half precision (Apple MPS) or 32 GB "
-            "in float32 (CPU). Use model='oai-large' on this machine, or set TRANSFOREMOTION_ALLOW_LARGE=1 if "
-            "you have that much memory."
-        )
+
+def _eva_tokenizer(source: str, local_only: bool):
+    # CLIP's tokenizer class itself, not AutoTokenizer: that would read the
+    # folder's config.json (EVA's, with auto_map) or need the CLIP repo's.
+    from transformers import CLIPTokenizerFast
+
+    if os.path.isdir(source) and any(os.path.isfile(os.path.join(source, f)) for f in TOKENIZER_FILES):
+        return CLIPTokenizerFast.from_pretrained(source, local_files_only=True)
+    # Asked first, because transformers 4.x, finding no files, fails with a
+    # misleading message about protobuf rather than an OSError.
+    if not local_only or any(hub.in_cache(EVA_TOKENIZER, f) for f in TOKENIZER_FILES):
+        return CLIPTokenizerFast.from_pretrained(EVA_TOKENIZER, local_files_only=local_only)
+    if not os.path.isdir(source):
+        raise hub.NotInCache(f"{EVA_TOKENIZER}'s tokenizer is not in the local cache")  # may still be downloaded
+    raise ValueError(
+        f"{source} has no tokenizer, and EVA-CLIP reads text with CLIP ViT-L/14's ({EVA_TOKENIZER}), which is "
+        f"not in the local Hugging Face cache either. Copy that tokenizer's files ({', '.join(TOKENIZER_FILES)}, "
+        "merges.txt, special_tokens_map.json) into the folder, or load it once with internet access so that it "
+        "is cached."
+    )
+
+
+def _load_eva(source, device, dtype, local_only, quantized, preprocessing) -> VisionLanguageModel:
+    """EVA-CLIP through its own remote code: 4-bit NF4 on a CUDA GPU when large, as it is otherwise.
+
+    Its config.json says ``model_type: "clip"``, so only ``trust_remote_code``
+    makes transformers build the EVA classes named in ``auto_map`` rather than
+    a CLIPModel with mismatched (random) weights.
+    """
+    from transformers import AutoModel
+
+    tokenizer = _eva_tokenizer(source, local_only)
     kwargs = dict(trust_remote_code=True, local_files_only=local_only)
-    if device.type == "cuda":
-        try:
-            from transformers import BitsAndBytesConfig
-            import bitsandbytes  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                "eva-8B on a GPU is loaded in 4-bit with bitsandbytes, which is not installed. "
-                "Install the GPU extra: pip install 'transforemotion[gpu]'"
-            ) from None
+    if quantized:
+        import transformers
+        from transformers import BitsAndBytesConfig
+
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float16
         )
         kwargs["device_map"] = {"": device.index or 0}
-        dtype = torch.float16
-    kwargs["torch_dtype"] = dtype
-    try:
-        model = AutoModel.from_pretrained(source, **kwargs).eval()
-    except OSError as exc:
-        raise _load_error(source, local_only, exc) from None
-    if device.type != "cuda":
-        model = model.to(device)
-    # EVA-CLIP-8B uses CLIP ViT-L/14's tokenizer and image statistics at 448 px.
-    tokenizer_source = source if os.path.isfile(os.path.join(source, "tokenizer_config.json")) else "openai/clip-vit-large-patch14"
-    tokenizer = CLIPTokenizer.from_pretrained(tokenizer_source, local_files_only=local_only)
-    size, mean, std = _read_preprocessing(source, True, 448)
-    logit_scale = model.logit_scale.exp().item() if hasattr(model, "logit_scale") else 100.0
-    return VisionLanguageModel(model, tokenizer, device, dtype, size, mean, std, logit_scale, "eva")
-
-
-def _load_error(source: str, local_only: bool, exc: Exception) -> Exception:
-    if local_only:
-        return ValueError(f"Could not load a model from {source}: {exc}")
-    return OSError(
-        f"Could not download or load {source!r} ({exc}). Check the internet connection and the model id, or "
-        "download the model once and pass its folder as local_model_path."
-    )
-
+        # The non-quantised parts in half precision; the keyword was renamed in 5.x.
+        kwargs["dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"] = torch.float16
+    model = AutoModel.from_pretrained(source, **kwargs).eval()
+    if not quantized:
+        model = model.to(device=device, dtype=dtype)
+    size, mean, std = _image_settings(preprocessing, _vision_size(model, 448), source)
+    return VisionLanguageModel(model, tokenizer, device, dtype, size, mean, std, _logit_scale(model), "eva")

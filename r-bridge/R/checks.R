@@ -45,6 +45,14 @@ check_optional_bool <- function(x, name) {
   check_bool(x, name)
 }
 
+# For options that exist only in R (Python never sees them), such as a plot type.
+check_choice <- function(x, name, choices) {
+  if (!is.character(x) || length(x) != 1 || is.na(x) || !x %in% choices) {
+    arg_error("`", name, "` must be one of ", paste0("\"", choices, "\"", collapse = ", "), "; got ", describe(x), ".")
+  }
+  x
+}
+
 check_number <- function(x, name) {
   if (!is.numeric(x) || length(x) != 1 || is.na(x)) {
     arg_error("`", name, "` must be a single number, not ", describe(x), ".")

@@ -4,20 +4,37 @@
 #' Vision models available by name
 #'
 #' The models that `model =` accepts by short name in [image_scores()],
-#' [image_scores_dir()] and [video_scores()]. Any Hugging Face model id, or a
-#' local folder through `local_model_path`, works as well.
+#' [image_scores_dir()] and [video_scores()], what each needs to run, and
+#' whether this machine has it. Nothing is downloaded to find out. Any Hugging
+#' Face model id, or a local folder through `local_model_path`, works as well.
 #'
-#' @returns A `data.frame` with columns `name`, `model_id` (Hugging Face id or
-#'   folder), `architecture` and `description`, one row per model.
+#' @returns A `data.frame`, one row per model, with columns `name`,
+#'   `model_id` (Hugging Face id or folder), `architecture`, `description`;
+#'   `gpu` (`TRUE`: runs only on a CUDA GPU, in 4-bit); `memory_gb` (about how
+#'   much memory the model takes once loaded, GPU memory where `gpu` is
+#'   `TRUE`; `NA` if unknown); `packages` (Python packages it needs beyond
+#'   the default set, comma-separated); `transformers` (the transformers
+#'   versions it works with, `""` for any); `available` (whether it can run
+#'   in this Python environment on this machine) and `reason` (what is
+#'   missing, `""` if nothing).
 #' @seealso [register_vision_model()]
 #' @examples
 #' \donttest{
-#' if (python_available()) list_vision_models()
+#' if (python_available()) {
+#'   models <- list_vision_models()
+#'   models[, c("name", "gpu", "memory_gb", "available")]
+#' }
 #' }
 #' @export
 list_vision_models <- function() {
-  as_scores_frame(py_call("list_vision_models"), c("name", "model_id", "architecture", "description"))
+  as_scores_frame(py_call("list_vision_models"), model_columns)
 }
+
+# The columns of list_vision_models(), in Python's order.
+model_columns <- c(
+  "name", "model_id", "architecture", "description", "gpu", "memory_gb", "packages",
+  "transformers", "available", "reason"
+)
 
 #' Add a vision model under a short name
 #'
@@ -52,7 +69,7 @@ register_vision_model <- function(name, model_id, architecture = "clip", descrip
     "register_vision_model",
     name = name, model_id = model_id, architecture = architecture, description = description
   )
-  invisible(as_scores_frame(result, c("name", "model_id", "architecture", "description")))
+  invisible(as_scores_frame(result, model_columns))
 }
 
 #' A tiny CLIP model for trying the package without a download

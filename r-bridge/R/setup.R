@@ -1,23 +1,19 @@
 # Creating the Python environment with the project's installer.
 #
-# The installer (python/transforemotion/installer.py) is the one source of
-# truth for what goes into the environment. It ships inside this package, in
-# inst/python/, together with the project it installs: in the source tree
-# those are symlinks to the repository's own files, which R CMD build and
-# R CMD INSTALL replace with copies, so there is no second copy to keep in step.
+# The installer (python/installer/, a standard-library-only Python package) is
+# the one source of truth for what goes into the environment. It ships inside
+# this package, in inst/python/, together with the project it installs: in
+# the source tree those are symlinks to the repository's own files, which
+# R CMD build and R CMD INSTALL replace with copies, so there is no second
+# copy to keep in step. R checks the arguments' types; the installer owns
+# the rules and reports how it ended in a status file that R reads.
 
 CONDA_ENV_NAME <- "transforemotion"
-
-# Exit statuses of installer.py (its EXIT table), for the error message.
-INSTALLER_EXIT <- c(
-  `2` = "usage", `3` = "conflict", `4` = "network", `5` = "disk",
-  `6` = "platform", `7` = "python", `8` = "command", `9` = "check"
-)
 
 # The shipped project: pyproject.toml, python/, requirements/, environment.yml.
 project_dir <- function() {
   dir <- system.file("python", package = "transforEmotionBridge")
-  if (!nzchar(dir) || !file.exists(file.path(dir, "python", "transforemotion", "installer.py"))) {
+  if (!nzchar(dir) || !file.exists(file.path(dir, "python", "installer", "__main__.py"))) {
     stop(
       "This installation of transforEmotionBridge lacks its Python installer ",
       "(inst/python). Reinstall the package from a complete source.",
@@ -27,7 +23,17 @@ project_dir <- function() {
   dir
 }
 
-# Mirrors default_venv_path() in installer.py (tests compare the two), so
+# How the installer ended, from the status file it writes (--status-file):
+# "field: value" lines in the Debian control format, which read.dcf() reads.
+# NULL when there is none (the installer could not even start).
+read_installer_status <- function(path) {
+  if (!file.exists(path)) return(NULL)
+  fields <- tryCatch(read.dcf(path, all = TRUE), error = function(e) NULL)
+  if (is.null(fields) || nrow(fields) != 1) return(NULL)
+  as.list(fields[1, , drop = TRUE])
+}
+
+# Mirrors default_venv_path() in python/installer/platforms.py (tests compare the two), so
 # that R finds the venv without starting Python.
 user_data_dir <- function() {
   home <- path.expand("~")
@@ -44,7 +50,7 @@ user_data_dir <- function() {
 
 default_venv_path <- function() file.path(user_data_dir(), "venv")
 
-# Where installer.py --get-micromamba keeps micromamba and its environments.
+# Where the installer's --get-micromamba keeps micromamba and its environments.
 micromamba_env_python <- function(envname = CONDA_ENV_NAME) {
   venv_python(file.path(user_data_dir(), "micromamba", "envs", envname))
 }
@@ -74,12 +80,23 @@ find_installer_python <- function(python) {
 #'
 #' Runs the `transforemotion` installer that ships with this package, then
 #' points reticulate at the environment it made. The installer pins every
-#' package version (a lock file), installs `transforemotion` itself, and checks
-#' the result with a tiny model (no download). It takes a few minutes and a
-#' few GB the first time.
+#' package version (lock files), installs `transforemotion` itself, and checks
+#' the result with a tiny model (no download).
+#'
+#' What it makes: with `backend = "venv"`, a folder in your user data folder
+#' (`~/.local/share/transforemotion/venv` on Linux, `~/Library/Application
+#' Support/transforemotion/venv` on macOS, `%LOCALAPPDATA%\transforemotion\venv`
+#' on Windows) of about 1.8 GB for the CPU flavour (PyTorch is most of it; the
+#' CUDA flavour is several GB more); with `backend = "conda"`, a conda
+#' environment named `transforemotion`. Inside it: Python, PyTorch,
+#' transformers, OpenCV, pandas and the other locked packages, a copy of the
+#' installed project (`transforemotion-source/`), the record
+#' `transforemotion-env.json`, and the `transforemotion` command (in its
+#' `bin/` folder, `Scripts\` on Windows). The first run takes a few minutes.
 #'
 #' Safe to call again: an existing environment is checked and repaired, not
-#' rebuilt (use `force = TRUE` to rebuild). The installer never touches an
+#' rebuilt; with nothing changed the second call installs nothing and only
+#' reruns the self-check, which takes seconds (use `force = TRUE` to rebuild). The installer never touches an
 #' environment it did not create.
 #'
 #' Later R sessions find the environment on their own (see [find_python()]).
@@ -97,6 +114,13 @@ find_installer_python <- function(python) {
 #' @param python The Python 3.11 executable that runs the installer (and that
 #'   a venv is made from). Default: the first `python3.11`, `python3` or
 #'   `python` on the `PATH`.
+#' @param gpu `"auto"` builds the CUDA flavour (PyTorch for NVIDIA GPUs, with
+#'   the 4-bit loading stack for `eva-8B`) where an NVIDIA driver answers
+#'   `nvidia-smi` and a CUDA flavour exists for the platform (Linux x86_64),
+#'   and the CPU flavour otherwise; `"cuda"` or `"cpu"` choose one.
+#' @param jina Add what the `jina-v2` model needs (torchvision, timm, einops).
+#'   `FALSE` leaves it out: smaller, and needs no access to PyTorch's own
+#'   package index.
 #' @param ... Further command-line flags for the installer, as strings, e.g.
 #'   `"--verbose"`.
 #' @returns The path of the environment's Python executable, invisibly.
@@ -108,23 +132,25 @@ find_installer_python <- function(python) {
 #' }
 #' @export
 setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force = FALSE,
-                            python = NULL, ...) {
+                            python = NULL, gpu = c("auto", "cuda", "cpu"), jina = TRUE, ...) {
   backend <- match.arg(backend)
+  gpu <- match.arg(gpu)
   check_bool(force, "force")
+  check_bool(jina, "jina")
   if (!is.null(prefix)) prefix <- normalizePath(check_string(prefix, "prefix"), mustWork = FALSE)
   extra <- c(...)
   if (length(extra) > 0 && !is.character(extra)) arg_error("`...` must be installer flags given as strings, e.g. \"--verbose\".")
   runner <- find_installer_python(python)
 
-  # Run from a temporary copy: pip builds the project in its source folder,
-  # and the R library may be read-only (and should stay clean).
-  work <- tempfile("transforemotion-setup-")
-  dir.create(work)
-  on.exit(unlink(work, recursive = TRUE), add = TRUE)
-  file.copy(project_dir(), work, recursive = TRUE)
-  script <- file.path(work, "python", "python", "transforemotion", "installer.py")
-
-  args <- c(shQuote(script), "--backend", backend)
+  # Run straight from the installed package: the installer copies the project
+  # into the environment before pip builds it, and -B keeps Python from
+  # writing bytecode into the (possibly read-only) R library. The
+  # environment's record then names that copy, not a temporary folder.
+  status_file <- tempfile("transforemotion-status-")
+  on.exit(unlink(status_file), add = TRUE)
+  args <- c("-B", shQuote(file.path(project_dir(), "python", "installer")), "--backend", backend,
+            "--gpu", gpu, "--status-file", shQuote(status_file))
+  if (!jina) args <- c(args, "--without-jina")
   if (!is.null(prefix)) args <- c(args, "--prefix", shQuote(prefix))
   if (force) args <- c(args, "--force")
   env <- clean_library_path()
@@ -140,24 +166,21 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
   args <- c(args, extra)
 
   message("Running the transforemotion installer (", backend, " backend) with ", runner, " ...")
-  status <- with_envvars(env, system2(runner, args, stdout = "", stderr = ""))
-  if (!identical(status, 0L)) {
-    kind <- INSTALLER_EXIT[as.character(status)]
+  exit <- with_envvars(env, system2(runner, args, stdout = "", stderr = ""))
+  status <- read_installer_status(status_file)
+  if (!identical(exit, 0L) || is.null(status) || !identical(status$status, "ok")) {
+    what <- if (!is.null(status$kind)) {
+      paste0(" at step '", status$step, "' (", status$kind, ")")
+    } else ""
+    advice <- if (nzchar(status$hint %||% "")) paste0(" What to do: ", status$hint, ".") else ""
     stop(
-      "The installer stopped (exit status ", status, if (!is.na(kind)) paste0(", ", kind), "). ",
-      "Its message above says which step failed and what to do; then run setup_miniconda() again ",
-      "(finished steps are kept).",
+      "The installer stopped", what, ", exit status ", exit, ".", advice, " ",
+      "Its message above says more; then run setup_miniconda() again (finished steps are kept).",
       call. = FALSE
     )
   }
 
-  env_py <- if (!is.null(prefix)) {
-    venv_python(prefix)
-  } else if (backend == "venv") {
-    venv_python(default_venv_path())
-  } else {
-    conda_env_python() %||% micromamba_env_python()
-  }
+  env_py <- status$python
   if (!file.exists(env_py)) {
     stop("The installer finished but its Python was not found at ", env_py, ".", call. = FALSE)
   }

@@ -1,10 +1,10 @@
 test_that("the R package's default venv folder is the installer's", {
-  installer <- file.path(system.file("python", package = "transforEmotionBridge"), "python", "transforemotion", "installer.py")
-  expect_true(file.exists(installer))
+  installer <- file.path(system.file("python", package = "transforEmotionBridge"), "python", "installer")
+  expect_true(file.exists(file.path(installer, "__main__.py")))
   python <- if (nzchar(test_python)) test_python else unname(Sys.which("python3"))
   skip_if(!nzchar(python), "no Python to run the installer with")
   for (xdg in c("", file.path(tempdir(), "xdg"))) {
-    from_python <- system2(python, c(shQuote(installer), "--print-default-venv"), stdout = TRUE,
+    from_python <- system2(python, c("-B", shQuote(installer), "--print-default-venv"), stdout = TRUE,
                            env = if (nzchar(xdg)) paste0("XDG_DATA_HOME=", xdg) else character())
     old <- Sys.getenv("XDG_DATA_HOME", unset = NA)
     if (nzchar(xdg)) Sys.setenv(XDG_DATA_HOME = xdg) else Sys.unsetenv("XDG_DATA_HOME")
@@ -18,9 +18,9 @@ test_that("the package ships the project's current files (one source, no stale c
   shipped <- system.file("python", package = "transforEmotionBridge")
   # Only when the tests run from a checkout (r-bridge/tests/testthat): compare with the repository.
   repo <- normalizePath(file.path(testthat::test_path(), "..", "..", ".."), mustWork = FALSE)
-  skip_if_not(file.exists(file.path(repo, "python", "transforemotion", "installer.py")), "not run from a checkout")
-  # What installer.py reads from the project root. r-bridge/inst/python holds a symlink to each;
-  # one added to the repository later needs its link too.
+  skip_if_not(file.exists(file.path(repo, "python", "installer", "__main__.py")), "not run from a checkout")
+  # What the installer (python/installer) reads from the project root. r-bridge/inst/python
+  # holds a symlink to each; one added to the repository later needs its link too.
   for (f in c("pyproject.toml", "README.md", "environment.yml", "conda-lock.yml", "requirements", "python")) {
     if (file.exists(file.path(repo, f))) {
       expect(file.exists(file.path(shipped, f)), sprintf(
@@ -28,10 +28,13 @@ test_that("the package ships the project's current files (one source, no stale c
       ))
     }
   }
-  files <- c(list.files(file.path(repo, "python", "transforemotion"), "\\.py$", full.names = FALSE),
-             "../../requirements/requirements-lock.txt")
-  files <- file.path("python", "transforemotion", files)
-  files <- files[file.exists(file.path(repo, files))]
+  # The installer, the package it installs, and every lock and its input.
+  files <- c(
+    file.path("python", "installer", list.files(file.path(repo, "python", "installer"), "\\.py$")),
+    file.path("python", "transforemotion", list.files(file.path(repo, "python", "transforemotion"), "\\.py$")),
+    file.path("requirements", list.files(file.path(repo, "requirements"), "\\.(txt|in)$"))
+  )
+  expect_true(any(grepl("requirements-jina-lock.txt", files, fixed = TRUE)))
   expect_identical(unname(tools::md5sum(file.path(shipped, files))), unname(tools::md5sum(file.path(repo, files))),
                    label = "md5 sums of the shipped Python files (reinstall the R package?)")
 })

@@ -34,3 +34,9 @@ test_that("R and Python scoring functions have the same arguments and defaults",
   expect_same_signature(corpus_scores, "score_corpus")
   expect_same_signature(read_corpus, "read_corpus")
 })
+
+test_that("R and Python evaluation functions have the same arguments and defaults", {
+  skip_if_no_python()
+  expect_same_signature(evaluate_scores, "evaluate_scores")
+  expect_same_signature(evaluate_dir, "evaluate_dir")
+})

@@ -99,7 +99,8 @@ test_that("Python errors become R errors with the Python message, not a tracebac
 test_that("list_vision_models and register_vision_model go through the Python registry", {
   skip_if_no_python()
   models <- list_vision_models()
-  expect_identical(names(models), c("name", "model_id", "architecture", "description"))
+  expect_identical(names(models), c("name", "model_id", "architecture", "description", "gpu", "memory_gb",
+                                    "packages", "transformers", "available", "reason"))
   expect_true("oai-base" %in% models$name)
   updated <- register_vision_model("tiny-test", tiny_model(), description = "tiny random CLIP")
   expect_true("tiny-test" %in% updated$name)
@@ -189,4 +190,28 @@ test_that("a video result of face_selection = 'all' plots one panel per face", {
   grDevices::pdf(NULL)
   on.exit(grDevices::dev.off())
   expect_invisible(plot(scores))
+})
+
+test_that("list_vision_models says what each model needs and whether this machine has it", {
+  skip_if_no_python()
+  models <- list_vision_models()
+  expect_type(models$gpu, "logical")
+  expect_type(models$memory_gb, "double")
+  expect_type(models$available, "logical")
+  expect_type(models$reason, "character")
+  row <- function(name) models[models$name == name, ]
+  expect_false(row("oai-base")$gpu)
+  expect_true(row("oai-base")$available)
+  expect_identical(row("oai-base")$reason, "")
+  expect_true(row("eva-8B")$gpu)
+  expect_identical(row("jina-v2")$packages, "einops, timm, torchvision")
+  expect_identical(row("jina-v2")$transformers, ">=4.52,<5")
+  # What is missing is said whenever a model cannot run here.
+  expect_true(all(nzchar(models$reason[!models$available])))
+  # A registered folder's memory comes from its weights; unknown is NA, not NULL.
+  updated <- register_vision_model("tiny-needs", tiny_model())
+  expect_true(updated$memory_gb[updated$name == "tiny-needs"] > 0)
+  all_models <- register_vision_model("unknown-size", "someorg/some-clip")
+  expect_true(is.na(all_models$memory_gb[all_models$name == "unknown-size"]))
+  expect_true(all_models$available[all_models$name == "unknown-size"])
 })
