@@ -48,7 +48,7 @@ def _no_face_advice() -> str:
 
 
 @dataclass(frozen=True)
-class _Request:
+class ScoringRequest:
     """Everything a scoring call needs, checked: the plan, the model, the options."""
 
     plan: ScoringPlan
@@ -61,8 +61,9 @@ class _Request:
         return load_model(self.model, device=self.device)
 
 
-def _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
-             progress) -> _Request:
+def scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
+                    progress) -> ScoringRequest:
+    """Check every scoring option once and bundle them; the corpus functions share it."""
     labels = check_classes(classes)
     check_choice("face_selection", face_selection, FACE_SELECTIONS)
     check_flag("face_boxes", face_boxes)
@@ -74,7 +75,7 @@ def _request(classes, face_selection, model, local_model_path, face_boxes, templ
     source = resolve_model(model, local_model_path)
     # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
     check_requirements(source, device)
-    return _Request(plan, source, device, face_boxes, resolve_progress(progress))
+    return ScoringRequest(plan, source, device, face_boxes, resolve_progress(progress))
 
 
 def _check_sources(image) -> List[str]:
@@ -98,14 +99,14 @@ def _read_images(sources: Sequence[str], raise_errors: bool) -> Iterator[Picture
             yield Picture(i, None, str(exc))
 
 
-def _progress_bar(total: int, request: _Request, unit: str, desc: str):
+def _progress_bar(total: int, request: ScoringRequest, unit: str, desc: str):
     from tqdm.auto import tqdm
 
     show = request.progress and total >= PROGRESS_MIN_ITEMS
     return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
 
 
-def _score(request: _Request, pictures, total: int, unit: str, desc: str) -> Rows:
+def _score(request: ScoringRequest, pictures, total: int, unit: str, desc: str) -> Rows:
     with _progress_bar(total, request, unit, desc) as bar:
         last = [object()]
 
@@ -123,7 +124,8 @@ def _as_int(v: float):
     return float("nan") if math.isnan(v) else int(v)
 
 
-def _columns(rows: Rows, request: _Request, leading: Dict[str, Callable[[object], object]]) -> Dict[str, list]:
+def rows_to_columns(rows: Rows, request: ScoringRequest,
+                    leading: Dict[str, Callable[[object], object]]) -> Dict[str, list]:
     """Rows to dict-of-lists: the picture's columns, the face's, then one per label (plain Python values)."""
     columns: Dict[str, list] = {name: [f(k) for k in rows.keys] for name, f in leading.items()}
     every_face = request.plan.face_selection == "all"
@@ -211,7 +213,7 @@ def image_scores(
         {'image': ['group.jpg', 'group.jpg'], 'face': [0, 1], 'x': [40, 310], 'y': [52, 60],
          'width': [88, 91], 'height': [88, 91], 'confidence': [0.99, 0.98], 'joy': [...], 'anger': [...]}
     """
-    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        device, progress)
     sources = _check_sources(image)
     # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
@@ -220,7 +222,7 @@ def image_scores(
     _warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
     warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
     leading = {"image": lambda k: sources[k]} if face_selection == "all" else {}
-    return _columns(rows, request, leading)
+    return rows_to_columns(rows, request, leading)
 
 
 def image_scores_dir(
@@ -257,7 +259,7 @@ def image_scores_dir(
         >>> image_scores_dir("photos/", ["joy", "anger"])  # doctest: +SKIP
         {'image_id': ['a.jpg', 'b.png'], 'joy': [0.7, 0.4], 'anger': [0.3, 0.6]}
     """
-    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        device, progress)
     check_flag("recursive", recursive)
     paths = list_image_files(dir, pattern, recursive)
@@ -265,11 +267,11 @@ def image_scores_dir(
     if not paths:
         warn(f"No file in {dir} matches the pattern {value(pattern)}; the result is empty. Check the folder, or "
              f"use {arg('recursive', True)} if the images are in sub-folders.")
-        return _columns(Rows.empty(len(request.plan.labels)), request, {"image_id": ids.__getitem__})
+        return rows_to_columns(Rows.empty(len(request.plan.labels)), request, {"image_id": ids.__getitem__})
     rows = _score(request, _read_images(paths, raise_errors=False), len(paths), "image", "image_scores_dir")
     _warn_unread(rows, ids.__getitem__, "image", "Those files have missing values; the others were scored.")
     warn_skipped([ids[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
-    return _columns(rows, request, {"image_id": ids.__getitem__})
+    return rows_to_columns(rows, request, {"image_id": ids.__getitem__})
 
 
 def video_scores(
@@ -326,7 +328,7 @@ def video_scores(
         >>> video_scores("interview.mp4", ["joy", "anger"], nframes=3, timestamps=True)  # doctest: +SKIP
         {'frame': [0, 15, 30], 'time': [0.0, 0.5, 1.0], 'joy': [...], 'anger': [...]}
     """
-    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        device, progress)
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
@@ -348,7 +350,7 @@ def video_scores(
             capture.release()
 
 
-def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir, video_name, timestamps,
+def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, save_dir, video_name, timestamps,
                  nframes) -> Dict[str, list]:
     saver = FrameSaver(save_dir, video_name) if save_frames else None
     undecoded: List[int] = []
@@ -378,4 +380,4 @@ def _score_video(capture, indices, fps, request: _Request, save_frames, save_dir
     leading: Dict[str, Callable[[object], object]] = {}
     if timestamps or request.plan.face_selection == "all":
         leading = {"frame": lambda k: int(indices[k]), "time": lambda k: indices[k] / fps}
-    return _columns(rows, request, leading)
+    return rows_to_columns(rows, request, leading)

@@ -17,7 +17,7 @@ import sys
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
-from .api import BOX_COLUMNS, FACE_COLUMN, _request, _Request
+from .api import BOX_COLUMNS, FACE_COLUMN, scoring_request, ScoringRequest
 from .checks import check_choice, check_count, check_flag, check_text
 from .corpus_inputs import Unit, plan_units, read_sources, warn_short_videos
 from .corpus_store import FORMAT, CorpusFolder, require_pyarrow
@@ -67,7 +67,7 @@ def _device_name(device) -> Optional[str]:
     return device
 
 
-def _arguments(request: _Request, nframes, ffreq, uniform, start, end, unit_size, id_column) -> dict:
+def _arguments(request: ScoringRequest, nframes, ffreq, uniform, start, end, unit_size, id_column) -> dict:
     """What decides the rows: a rerun with anything else here would mix incompatible parts."""
     return {
         "classes": list(request.plan.labels),
@@ -196,7 +196,7 @@ def score_corpus(
     """
     engine = check_choice("engine", engine, ENGINES)
     on_ray = engine == "ray"
-    request = _request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
+    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                        None if on_ray else device, progress)
     if on_ray:
         request = replace(request, device=_device_name(device))
@@ -241,7 +241,7 @@ def score_corpus(
                     cpus_per_worker)
 
 
-def _run(folder: CorpusFolder, units: List[Unit], request: _Request, id_column: str, on_ray: bool, address,
+def _run(folder: CorpusFolder, units: List[Unit], request: ScoringRequest, id_column: str, on_ray: bool, address,
          workers, gpus_per_worker, cpus_per_worker) -> Dict[str, list]:
     in_plan = {u.id for u in units}
     failures = {k: v for k, v in folder.read_failures().items() if k in in_plan}

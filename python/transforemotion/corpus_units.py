@@ -8,7 +8,7 @@ as a row of a later unit appears, and is handed back at once with its part
 (Parquet bytes) and what failed in it.
 
 The rows are made by the same function as ``video_scores`` and
-``image_scores_dir`` (``api._columns``), so a corpus row equals theirs for the
+``image_scores_dir`` (``api.rows_to_columns``), so a corpus row equals theirs for the
 same picture.
 """
 
@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .api import _columns, _Request
+from .api import rows_to_columns, ScoringRequest
 from .corpus_inputs import Unit
 from .corpus_store import table_bytes
 from .media import load_image
@@ -79,7 +79,7 @@ def _slice(rows: Rows, start: int, stop: int) -> Rows:
                 {k: v for k, v in rows.errors.items() if k in wanted})
 
 
-def score_units(model: ModelOrLoader, units: Sequence[Unit], request: _Request, id_column: str) -> Iterator[UnitResult]:
+def score_units(model: ModelOrLoader, units: Sequence[Unit], request: ScoringRequest, id_column: str) -> Iterator[UnitResult]:
     """Score ``units`` (none of them failed at planning) in order; yield each as soon as it is complete."""
     n_labels = len(request.plan.labels)
     current, blocks = None, []
@@ -101,7 +101,7 @@ def score_units(model: ModelOrLoader, units: Sequence[Unit], request: _Request, 
         yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column)
 
 
-def _finish(unit: Unit, rows: Rows, request: _Request, id_column: str) -> UnitResult:
+def _finish(unit: Unit, rows: Rows, request: ScoringRequest, id_column: str) -> UnitResult:
     if unit.kind == "video" and rows.keys and rows.keys[0][1] == -1:
         return UnitResult(unit.id, None, [(unit.names[0], rows.errors[rows.keys[0]])], 0, 0)
     failures: List[Tuple[str, str]] = []
@@ -123,6 +123,6 @@ def _finish(unit: Unit, rows: Rows, request: _Request, id_column: str) -> UnitRe
         leading = {id_column: lambda k: unit.names[k[1]], "frame": lambda k: np.nan, "time": lambda k: np.nan}
         for key, reason in rows.errors.items():
             failures.append((unit.names[key[1]], reason))
-    columns = _columns(rows, request, leading)
+    columns = rows_to_columns(rows, request, leading)
     no_face = len(rows.keys_with(NO_FACE))
     return UnitResult(unit.id, table_bytes(columns, request.plan.labels), failures, len(rows), no_face)
