@@ -136,7 +136,7 @@ def main(argv=None):
         os.makedirs(folder)
         for i, photo in enumerate(face_photos(args.images)):
             Image.fromarray(photo).save(os.path.join(folder, f"face{i:04d}.jpg"), quality=92)
-        run = lambda: te.image_scores_dir(folder, CLASSES, local_model_path=model_dir)  # noqa: E731
+        run = lambda: te.image_scores_dir(folder, CLASSES, local_model_path=model_dir, progress=False)  # noqa: E731
         run()
         pipeline = floor = float("inf")
         for _ in range(args.repeats):
