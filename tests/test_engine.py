@@ -309,3 +309,21 @@ def test_extreme_shapes_are_scored_whole(tiny_model, tmp_path, shape):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, shape + (3,), dtype=np.uint8)).save(path)
     result = te.image_scores(str(path), CLASSES, face_selection="none", local_model_path=tiny_model)
     assert sum(row(result, 0)) == pytest.approx(1.0)
+
+
+def test_all_on_a_real_group_photo_scores_every_face_the_reference_finds(tiny_model, tmp_path):
+    """Twelve real faces (Labeled Faces in the Wild, at three times their size): one row per face the
+    reference MTCNN finds, each row's box on one of the reference's boxes, all in one forward pass."""
+    import face_corpus
+
+    picture = face_corpus.lfw_mosaic(0, 12, per_row=4, border=20, zoom=3)
+    path = tmp_path / "group.png"
+    Image.fromarray(picture).save(path)
+    reference = face_corpus.reference_faces(face_corpus.reference_detector(), picture)
+    reference = reference[reference[:, 4] >= 0.9]
+    result = te.image_scores(str(path), CLASSES, face_selection="all", local_model_path=tiny_model)
+    assert len(reference) >= 10 and len(result["face"]) == len(reference)
+    ours = np.array([[x, y, x + w - 1, y + h - 1] for x, y, w, h in
+                     zip(result["x"], result["y"], result["width"], result["height"])], float)
+    assert (face_corpus.iou(ours, reference[:, :4]).max(axis=1) >= 0.5).all()
+    assert result["face"] == list(range(len(reference)))
