@@ -82,7 +82,7 @@ check_optional_number <- function(x, name) {
 #' \donttest{
 #' if (python_available()) {
 #'   folder <- system.file("extdata", package = "transforEmotionBridge")
-#'   out <- file.path(tempdir(), "corpus-scores")
+#'   out <- tempfile("corpus-scores-")
 #'   corpus_scores(folder, c("joy", "anger"), out, local_model_path = tiny_clip_model())
 #'   head(read_corpus(out))
 #' }
@@ -133,7 +133,7 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
 #' \donttest{
 #' if (python_available()) {
 #'   folder <- system.file("extdata", package = "transforEmotionBridge")
-#'   out <- file.path(tempdir(), "corpus-scores")
+#'   out <- tempfile("corpus-scores-")
 #'   corpus_scores(folder, c("joy", "anger"), out, local_model_path = tiny_clip_model())
 #'   read_corpus(out)
 #' }
