@@ -214,7 +214,7 @@ def image_scores(
          'width': [88, 91], 'height': [88, 91], 'confidence': [0.99, 0.98], 'joy': [...], 'anger': [...]}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                       device, progress)
+                              device, progress)
     sources = _check_sources(image)
     # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
     one = isinstance(image, str)
@@ -260,7 +260,7 @@ def image_scores_dir(
         {'image_id': ['a.jpg', 'b.png'], 'joy': [0.7, 0.4], 'anger': [0.3, 0.6]}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                       device, progress)
+                              device, progress)
     check_flag("recursive", recursive)
     paths = list_image_files(dir, pattern, recursive)
     ids = [os.path.relpath(p, dir) if recursive else os.path.basename(p) for p in paths]
@@ -329,7 +329,7 @@ def video_scores(
         {'frame': [0, 15, 30], 'time': [0.0, 0.5, 1.0], 'joy': [...], 'anger': [...]}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                       device, progress)
+                              device, progress)
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
     for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),

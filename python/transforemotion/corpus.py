@@ -197,7 +197,7 @@ def score_corpus(
     engine = check_choice("engine", engine, ENGINES)
     on_ray = engine == "ray"
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                       None if on_ray else device, progress)
+                              None if on_ray else device, progress)
     if on_ray:
         request = replace(request, device=_device_name(device))
     _check_labels_free(request.plan.labels)
