@@ -439,9 +439,10 @@ def choose_faces(image: np.ndarray, face_selection: str) -> np.ndarray:
 
 
 def face_crop(image: np.ndarray, face_selection: str) -> Optional[np.ndarray]:
-    """The part of ``image`` to score: the chosen face's padded crop, the whole
-    image for ``"none"``, or None when no face is found."""
+    """The part of ``image`` to score: the chosen face's padded crop (the
+    leftmost for ``"all"``), the whole image for ``"none"``, or None when no
+    face is found."""
     if face_selection == "none":
         return image
-    box = select_face(find_faces_for(image, face_selection), face_selection)
-    return None if box is None else crop_face(image, box)
+    boxes = choose_faces(image, face_selection)
+    return crop_face(image, boxes[0]) if len(boxes) else None
