@@ -28,7 +28,7 @@ from PIL import Image
 
 import transforemotion as te
 from transforemotion import models
-from transforemotion.checks import DEFAULT_BATCH_SIZE
+from transforemotion.core.checks import DEFAULT_BATCH_SIZE
 from transforemotion.testing import build_clip_vit_b32
 
 CLASSES = ["joy", "sadness", "anger", "fear", "surprise", "disgust", "contempt"]

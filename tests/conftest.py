@@ -4,6 +4,7 @@ Nothing here downloads anything. The model is built from a CLIPConfig and
 loaded through ``local_model_path``, the same path users take.
 """
 
+import struct
 
 import cv2
 import numpy as np
@@ -99,3 +100,16 @@ def corpus(tmp_path_factory, face):
     Image.fromarray(cv2.resize(face, (125, 150))).save(folder / "g_small.png")
     (folder / "notes.txt").write_text("not media")
     return folder
+
+
+def claim_frames(path, count):
+    """Rewrite an OpenCV AVI's frame counts (main header and stream header) to ``count``."""
+    with open(path, "rb") as fh:
+        data = bytearray(fh.read())
+    main = data.find(b"avih")
+    stream = data.find(b"strh")
+    struct.pack_into("<I", data, main + 8 + 16, count)
+    struct.pack_into("<I", data, stream + 8 + 32, count)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return path

@@ -11,12 +11,12 @@ turns into a table.
 """
 
 from .api import image_scores, image_scores_dir, video_scores
+from .core.errors import ArgumentError, InputError, TransforemotionError
+from .core.messages import TransforemotionWarning
 from .corpus import read_corpus, score_corpus
 from .evaluation import evaluate_dir, evaluate_scores
-from .models import list_vision_models, register_vision_model
-from .messages import TransforemotionWarning
+from .models import TEMPLATE_SETS, list_vision_models, register_vision_model
 from .plotting import plot_confusion, plot_scores
-from .prompts import TEMPLATE_SETS
 
 __version__ = "0.1.0"
 
@@ -33,6 +33,9 @@ __all__ = [
     "list_vision_models",
     "register_vision_model",
     "TransforemotionWarning",
+    "TransforemotionError",
+    "InputError",
+    "ArgumentError",
     "TEMPLATE_SETS",
     "__version__",
 ]

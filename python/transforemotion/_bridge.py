@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from .messages import caller
+from .core.errors import condition_classes
+from .core.messages import caller
 
 __all__ = ["call_from_r", "signature_of"]
 
@@ -21,13 +22,24 @@ __all__ = ["call_from_r", "signature_of"]
 _HIDDEN = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
-def call_from_r(function, kwargs: Dict[str, Any]) -> Tuple[Any, List[str]]:
-    """Run ``function(**kwargs)`` with R spellings; return (result, warning messages, once each)."""
+def call_from_r(function, kwargs: Dict[str, Any]) -> Tuple[Any, List[str], Optional[Dict[str, Any]]]:
+    """Run ``function(**kwargs)`` with R spellings; return (result, warning messages once each, error).
+
+    An exception comes back as data, not raised: ``{"message", "type", "classes"}``, where ``classes`` are
+    the R condition classes of our errors (:func:`~transforemotion.core.errors.condition_classes`), so that R
+    can signal a condition a caller can catch by kind, whatever reticulate version carries it. The warnings
+    issued before the error come back too.
+    """
+    error = None
+    result = None
     with caller("r"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = function(**kwargs)
+        try:
+            result = function(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - every exception goes back to R as a condition
+            error = {"message": str(exc), "type": type(exc).__name__, "classes": condition_classes(exc)}
     messages = [str(w.message) for w in caught if not issubclass(w.category, _HIDDEN)]
-    return result, list(dict.fromkeys(messages))
+    return result, list(dict.fromkeys(messages)), error
 
 
 def signature_of(function) -> Dict[str, list]:

@@ -11,145 +11,31 @@ once the first picture has been read.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
-import numpy as np
-
-from .files import FrameSaver
-from .checks import (check_choice, check_classes, check_flag, check_text,
-                     resolve_batch_size, resolve_progress)
-from .faces import FACE_SELECTIONS
-from .media import check_local_file, is_url, list_image_files, load_image
-from .messages import arg, value, warn
-from .models import ModelSource, check_requirements, load_model, resolve_model
-from .prompts import resolve_templates
-from .scoring import NO_FACE, Picture, Rows, ScoringPlan, score_all, warn_skipped
-from .video import DEFAULT_NFRAMES, check_sampling_arguments, check_video_name, choose_frames, downloaded_video, open_video, read_frames
+from .core.checks import check_flag, check_text
+from .core.errors import ArgumentError
+from .core.messages import arg, value, warn
+from .engine import (IMAGE_ID_COLUMN, NO_FACE, Rows, ScoringRequest, no_face_advice, read_images, rows_to_columns, score_image_files,
+                     score_pictures, scoring_request, time_columns, warn_skipped, warn_unread)
+from .engine.stream import Picture
+from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_local_file, check_sampling_arguments,
+                    check_video_name, choose_frames, downloaded_video, is_url, list_image_files, open_video,
+                    read_frames)
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
-
-DEFAULT_IMAGE_PATTERN = r"\.(jpg|jpeg|png|bmp)$"
-
-# Columns that describe a face, in this order, after the picture's own columns.
-FACE_COLUMN = "face"
-BOX_COLUMNS = ("x", "y", "width", "height", "confidence")
-
-# Progress bars only for work long enough to be worth watching.
-PROGRESS_MIN_ITEMS = 50
-
-
-def _no_face_advice() -> str:
-    return f"To score the whole picture instead, use {arg('face_selection', 'none')}."
-
-
-
-
-@dataclass(frozen=True)
-class ScoringRequest:
-    """Everything a scoring call needs, checked: the plan, the model, the options."""
-
-    plan: ScoringPlan
-    model: ModelSource
-    device: Optional[str]
-    face_boxes: bool
-    progress: bool
-
-    def load(self):
-        return load_model(self.model, device=self.device)
-
-
-def scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
-                    progress) -> ScoringRequest:
-    """Check every scoring option once and bundle them; the corpus functions share it."""
-    labels = check_classes(classes)
-    check_choice("face_selection", face_selection, FACE_SELECTIONS)
-    check_flag("face_boxes", face_boxes)
-    if face_boxes and face_selection == "none":
-        raise ValueError(f"{arg('face_boxes', True)} reports the box of the face scored, but "
-                         f"{arg('face_selection', 'none')} scores the whole picture without looking for faces. "
-                         f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
-    plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
-    source = resolve_model(model, local_model_path)
-    # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
-    check_requirements(source, device)
-    return ScoringRequest(plan, source, device, face_boxes, resolve_progress(progress))
 
 
 def _check_sources(image) -> List[str]:
     sources = [image] if isinstance(image, str) else image
     if not isinstance(sources, (list, tuple)) or not sources:
-        raise ValueError(f"{arg('image')} must be a file path, an http(s) URL, or a non-empty list of them; "
+        raise ArgumentError(f"{arg('image')} must be a file path, an http(s) URL, or a non-empty list of them; "
                          f"got {value(image)}.")
     for source in sources:
         if not is_url(source):
             check_local_file(source)
     return list(sources)
-
-
-def _read_images(sources: Sequence[str], raise_errors: bool) -> Iterator[Picture]:
-    for i, source in enumerate(sources):
-        try:
-            yield Picture(i, load_image(source))
-        except (ValueError, FileNotFoundError) as exc:
-            if raise_errors:
-                raise
-            yield Picture(i, None, str(exc))
-
-
-def _progress_bar(total: int, request: ScoringRequest, unit: str, desc: str):
-    from tqdm.auto import tqdm
-
-    show = request.progress and total >= PROGRESS_MIN_ITEMS
-    return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
-
-
-def _score(request: ScoringRequest, pictures, total: int, unit: str, desc: str) -> Rows:
-    with _progress_bar(total, request, unit, desc) as bar:
-        last = [object()]
-
-        def advance(rows: Rows) -> None:
-            new = 0
-            for key in rows.keys:
-                if key != last[0]:
-                    new, last[0] = new + 1, key
-            bar.update(new)
-
-        return score_all(request.load, pictures, request.plan, on_rows=advance)
-
-
-def _as_int(v: float):
-    return float("nan") if math.isnan(v) else int(v)
-
-
-def rows_to_columns(rows: Rows, request: ScoringRequest,
-                    leading: Dict[str, Callable[[object], object]]) -> Dict[str, list]:
-    """Rows to dict-of-lists: the picture's columns, the face's, then one per label (plain Python values)."""
-    columns: Dict[str, list] = {name: [f(k) for k in rows.keys] for name, f in leading.items()}
-    every_face = request.plan.face_selection == "all"
-    if every_face:
-        columns[FACE_COLUMN] = [float("nan") if f < 0 or s != "scored" else int(f)
-                                for f, s in zip(rows.face, rows.status)]
-    if every_face or request.face_boxes:
-        x1, y1, x2, y2 = (np.round(rows.boxes[:, i]) for i in range(4))
-        columns["x"] = [_as_int(v) for v in x1]
-        columns["y"] = [_as_int(v) for v in y1]
-        columns["width"] = [_as_int(v) for v in x2 - x1 + 1]
-        columns["height"] = [_as_int(v) for v in y2 - y1 + 1]
-        columns["confidence"] = [float(v) for v in rows.confidence]
-    for j, label in enumerate(request.plan.labels):
-        columns[label] = [float(v) for v in rows.scores[:, j]]
-    return columns
-
-
-def _warn_unread(rows: Rows, name: Callable[[object], object], what: str, advice: str) -> None:
-    keys = list(rows.errors)
-    if not keys:
-        return
-    first = rows.errors[keys[0]]
-    warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"{advice} The first reason: {first}")
 
 
 def image_scores(
@@ -218,9 +104,9 @@ def image_scores(
     sources = _check_sources(image)
     # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
     one = isinstance(image, str)
-    rows = _score(request, _read_images(sources, raise_errors=one), len(sources), "image", "image_scores")
-    _warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
-    warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
+    rows = score_pictures(request, read_images(sources, raise_errors=one), len(sources), "image", "image_scores")
+    warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
+    warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
     leading = {"image": lambda k: sources[k]} if face_selection == "all" else {}
     return rows_to_columns(rows, request, leading)
 
@@ -267,11 +153,8 @@ def image_scores_dir(
     if not paths:
         warn(f"No file in {dir} matches the pattern {value(pattern)}; the result is empty. Check the folder, or "
              f"use {arg('recursive', True)} if the images are in sub-folders.")
-        return rows_to_columns(Rows.empty(len(request.plan.labels)), request, {"image_id": ids.__getitem__})
-    rows = _score(request, _read_images(paths, raise_errors=False), len(paths), "image", "image_scores_dir")
-    _warn_unread(rows, ids.__getitem__, "image", "Those files have missing values; the others were scored.")
-    warn_skipped([ids[k] for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
-    return rows_to_columns(rows, request, {"image_id": ids.__getitem__})
+        return rows_to_columns(Rows.empty(len(request.plan.labels)), request, {IMAGE_ID_COLUMN: ids.__getitem__})
+    return score_image_files(request, paths, ids, "image_scores_dir")
 
 
 def video_scores(
@@ -365,7 +248,7 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
                 saver.save(row, frame)
             yield Picture(row, frame)
 
-    rows = _score(request, frames(), len(indices), "frame", "video_scores")
+    rows = score_pictures(request, frames(), len(indices), "frame", "video_scores")
     if saver is not None:
         saver.finish()
     if len(indices) < nframes:
@@ -376,8 +259,8 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
         warn(f"{len(undecoded)} of {len(indices)} sampled frames could not be decoded (from frame {undecoded[0]} "
              "on); the file looks truncated or damaged. Their rows have missing values; the frames before them "
              "were scored.")
-    warn_skipped([f"frame {indices[k]}" for k in rows.keys_with(NO_FACE)], "No face was found", _no_face_advice())
+    warn_skipped([f"frame {indices[k]}" for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
     leading: Dict[str, Callable[[object], object]] = {}
     if timestamps or request.plan.face_selection == "all":
-        leading = {"frame": lambda k: int(indices[k]), "time": lambda k: indices[k] / fps}
+        leading = time_columns(indices.__getitem__, fps)
     return rows_to_columns(rows, request, leading)

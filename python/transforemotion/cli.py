@@ -2,9 +2,18 @@
 
 A thin layer: parse the flags, call the public functions, write a table.
 Messages are spelled for the shell (``--face-selection none``, not
-``face_selection="none"``); bad input exits with status 2 and one line on
-standard error; items that cannot be scored are one-line warnings and rows
-with ``NA``, and the rest of the run goes on.
+``face_selection="none"``); items that cannot be scored are one-line
+warnings and rows with ``NA``, and the rest of the run goes on.
+
+Exit status, for scripts (see the README's "Command line" section):
+
+===  ==========================================================================
+0    success
+2    bad input: a flag, a file or a folder is wrong (one line on stderr says which)
+4    the environment lacks something: a package, a model, a writable disk
+70   an internal fault: a bug in transforemotion or a library; please report it
+130  interrupted (Ctrl-C)
+===  ==========================================================================
 """
 
 from __future__ import annotations
@@ -12,21 +21,26 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
+import traceback
 import warnings
 from typing import Dict, List, Optional, Sequence
 
 from . import api, corpus
+from .core.checks import is_missing
+from .core.errors import ArgumentError, InputError, TransforemotionError
+from .core.files import atomic_write, check_output_path
+from .core.messages import TransforemotionWarning, caller
 from .faces import FACE_SELECTIONS
-from .files import atomic_write, check_output_path
 from .media import list_image_files
-from .messages import TransforemotionWarning, caller
-from .models import list_vision_models
-from .prompts import TEMPLATE_SETS
+from .models import TEMPLATE_SETS, list_vision_models
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2  # also argparse's status for a flag it cannot parse
+EXIT_ENVIRONMENT = 4
+EXIT_INTERNAL = 70  # EX_SOFTWARE in BSD's sysexits.h
+EXIT_INTERRUPTED = 130
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -182,7 +196,7 @@ def run_image(args) -> Dict[str, list]:
         else:
             files.append(path)
     if not files:
-        raise ValueError("No image files found in the given folders; check --pattern, or add --recursive.")
+        raise ArgumentError("No image files found in the given folders; check --pattern, or add --recursive.")
     # A list, even of one file, so that an unreadable file is a row of NA and a warning, not the end of the run.
     scores = api.image_scores(files, args.classes, **_scoring_kwargs(args))
     return scores if "image" in scores else {"image": files, **scores}
@@ -215,7 +229,7 @@ def _label_map(pairs: Optional[List[str]]) -> Optional[Dict[str, str]]:
     for pair in pairs:
         folder, sep, label = pair.partition("=")
         if not sep or not folder or not label:
-            raise ValueError(f"--label-map takes FOLDER=LABEL pairs, e.g. --label-map happy=joy; got {pair!r}.")
+            raise ArgumentError(f"--label-map takes FOLDER=LABEL pairs, e.g. --label-map happy=joy; got {pair!r}.")
         mapping[folder] = label
     return mapping
 
@@ -231,7 +245,7 @@ def run_evaluate(args) -> dict:
 
 
 def _number(v) -> str:
-    return "NA" if _missing(v) else (f"{v:.3f}" if isinstance(v, float) else str(v))
+    return "NA" if is_missing(v) else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
 def write_evaluation(evaluation: dict, fmt: str, stream) -> None:
@@ -242,7 +256,7 @@ def write_evaluation(evaluation: dict, fmt: str, stream) -> None:
                 return {k: clean(x) for k, x in v.items()}
             if isinstance(v, list):
                 return [clean(x) for x in v]
-            return None if _missing(v) else v
+            return None if is_missing(v) else v
 
         json.dump(clean(evaluation), stream, ensure_ascii=False, indent=1)
         stream.write("\n")
@@ -262,20 +276,16 @@ def write_evaluation(evaluation: dict, fmt: str, stream) -> None:
         stream.write(f"note: {note}\n")
 
 
-def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
 def write_table(table: Dict[str, list], fmt: str, stream) -> None:
     if fmt == "json":
-        clean = {k: [None if _missing(v) else v for v in col] for k, col in table.items()}
+        clean = {k: [None if is_missing(v) else v for v in col] for k, col in table.items()}
         json.dump(clean, stream, ensure_ascii=False, indent=1)
         stream.write("\n")
         return
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(list(table))
     for row in zip(*table.values()):
-        writer.writerow(["NA" if _missing(v) else v for v in row])
+        writer.writerow(["NA" if is_missing(v) else v for v in row])
 
 
 def write_output(table, fmt: str, path: Optional[str], writer=None) -> None:
@@ -288,7 +298,7 @@ def write_output(table, fmt: str, path: Optional[str], writer=None) -> None:
         with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
             writer(table, fmt, fh)
     except OSError as exc:
-        raise ValueError(f"Could not write {path}: {exc.strerror or exc}.") from None
+        raise ArgumentError(f"Could not write {path}: {exc.strerror or exc}.") from None
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None):
@@ -317,9 +327,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             else:
                 table = run_video(args)
             write_output(table, args.format, args.output)
-    except (FileNotFoundError, ValueError, ImportError, OSError, RuntimeError) as exc:
+    except InputError as exc:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (TransforemotionError, ImportError, OSError) as exc:
+        # Ours that are not input errors (a missing package, a model that cannot be had, a folder in use), and the
+        # system's (a full disk, no permission): the call was right, the machine is not ready for it.
+        print(f"transforemotion: error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except Exception as exc:  # noqa: BLE001 - anything else is a fault of ours, never the user's mistake
+        if os.environ.get("TRANSFOREMOTION_DEBUG"):
+            traceback.print_exc()
+        print(f"transforemotion: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a fault in transforemotion or a library it uses, not in your input. Please report it to the "
+              "maintainers with the command you ran and this message (TRANSFOREMOTION_DEBUG=1 adds the traceback).",
+              file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("transforemotion: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

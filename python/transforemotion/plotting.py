@@ -12,6 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .core.errors import ArgumentError, MissingPackageError
 from .evaluation import columns_of, label_columns
 
 __all__ = ["plot_scores", "plot_confusion"]
@@ -21,7 +22,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError(
+        raise MissingPackageError(
             "Plotting needs matplotlib, which is not installed. Install it with: pip install 'transforemotion[plot]'"
         ) from None
     return plt
@@ -56,10 +57,10 @@ def plot_scores(video_result, ax=None):
     columns = columns_of(video_result)
     labels = label_columns(columns)
     if not labels:
-        raise ValueError(f"There is nothing to plot: the result has no score columns (its columns: {', '.join(columns)}).")
+        raise ArgumentError(f"There is nothing to plot: the result has no score columns (its columns: {', '.join(columns)}).")
     n = len(columns[labels[0]])
     if n == 0:
-        raise ValueError("There is nothing to plot: the result has no rows.")
+        raise ArgumentError("There is nothing to plot: the result has no rows.")
     if "time" in columns:
         x, xlabel = columns["time"], "Time (s)"
     elif "frame" in columns:
@@ -95,7 +96,7 @@ def plot_confusion(evaluation: Mapping, ax=None):
     if isinstance(evaluation, Mapping) and "confusion" not in evaluation and "evaluation" in evaluation:
         evaluation = evaluation["evaluation"]
     if not isinstance(evaluation, Mapping) or "confusion" not in evaluation:
-        raise ValueError("evaluation must be a result of evaluate_scores() or evaluate_dir().")
+        raise ArgumentError("evaluation must be a result of evaluate_scores() or evaluate_dir().")
     confusion = evaluation["confusion"]
     truth = list(confusion["truth"])
     predicted = [c for c in confusion if c != "truth"]

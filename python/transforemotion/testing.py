@@ -63,10 +63,10 @@ def _byte_level_tokenizer(folder: str):
 
 
 def _build(path: str, text: dict, vision: dict, projection_dim: int, seed: int) -> str:
-    from .models import _quiet_transformers
+    from .models import quiet_transformers
 
     # transformers shows a "Writing model shards" bar; a helper for tests and examples should be silent.
-    with _quiet_transformers():
+    with quiet_transformers():
         return _build_quietly(path, text, vision, projection_dim, seed)
 
 

@@ -8,7 +8,8 @@
 arg_error <- function(...) {
   stop(structure(
     list(message = paste0(...), call = NULL),
-    class = c("transforemotion_argument_error", "error", "condition")
+    class = c("transforemotion_argument_error", "transforemotion_input_error", "transforemotion_error", "error",
+              "condition")
   ))
 }
 

@@ -194,7 +194,7 @@ evaluate_scores <- function(scores, truth, classes = NULL) {
 #' }
 #' @export
 evaluate_dir <- function(dir, classes = NULL, label_map = NULL, templates = NULL, face_selection = "largest",
-                         pattern = "\\.(jpg|jpeg|png|bmp)$", model = "oai-base", local_model_path = NULL,
+                         pattern = image_pattern(), model = "oai-base", local_model_path = NULL,
                          batch_size = NULL, device = NULL, progress = NULL) {
   dir <- check_dir(dir, "dir")
   if (!is.null(classes)) classes <- check_classes(classes)

@@ -184,9 +184,23 @@ python_error <- function(e) {
   ))
 }
 
+# The R condition for an exception that transforemotion._bridge returned as data.
+# Its classes come from Python's error classes, most specific first:
+# "transforemotion_argument_error" < "transforemotion_input_error" <
+# "transforemotion_error" for a mistake in the call, "transforemotion_error"
+# alone for a missing package or model, then "transforemotion_python_error"
+# for anything raised in Python (ours or not).
+python_condition <- function(error) {
+  structure(
+    list(message = error$message, call = NULL, python_type = error$type),
+    class = c(unlist(error$classes), "transforemotion_python_error", "error", "condition")
+  )
+}
+
 # Calls transforemotion.<.fun>(...) and returns the converted result. Python
-# exceptions become R errors of class "transforemotion_python_error" carrying
-# the Python message (spelled for R); Python warnings become R warnings.
+# exceptions become R errors (see python_condition()) carrying the Python
+# message (spelled for R); Python warnings become R warnings, the ones issued
+# before an error included.
 # Arguments that are NULL are left out, so that Python's own default applies.
 py_call <- function(.fun, ...) {
   te <- te_module()
@@ -196,5 +210,31 @@ py_call <- function(.fun, ...) {
   kwargs <- do.call(reticulate::dict, args)
   out <- tryCatch(reticulate::py_to_r(bridge_module()$call_from_r(fun, kwargs)), error = python_error)
   for (w in out[[2]]) warning(w, call. = FALSE)
+  if (!is.null(out[[3]])) stop(python_condition(out[[3]]))
   out[[1]]
+}
+
+#' File-name patterns of the files read from folders
+#'
+#' The default `pattern` of [image_scores_dir()] and [evaluate_dir()], and the
+#' extensions a corpus folder is scanned for. They come from the Python
+#' package, which keeps the one list of extensions, so R never holds a copy
+#' that could drift from it.
+#'
+#' @returns `image_pattern()`: a regular expression, `"\\.(jpg|jpeg|png|bmp)$"`.
+#'   `media_extensions()`: a list with character vectors `image` and `video`.
+#' @examples
+#' if (python_available()) {
+#'   image_pattern()
+#'   media_extensions()$video
+#' }
+#' @export
+image_pattern <- function() {
+  te_module()$media$DEFAULT_IMAGE_PATTERN
+}
+
+#' @rdname image_pattern
+#' @export
+media_extensions <- function() {
+  te_module()$media$extensions()
 }

@@ -80,7 +80,9 @@ image_scores <- function(image, classes, face_selection = "largest", model = "oa
 #'
 #' @param dir Folder holding the images.
 #' @param pattern Regular expression the file names must match (Python's
-#'   `re` syntax, which agrees with R's for patterns like the default),
+#'   `re` syntax, which agrees with R's for patterns like the default). The
+#'   default, [image_pattern()], is `"\\.(jpg|jpeg|png|bmp)$"`, read from the
+#'   Python package, which holds the one list of image extensions;
 #'   matched ignoring case.
 #' @param recursive Look in subfolders too?
 #' @inheritParams image_scores
@@ -99,7 +101,7 @@ image_scores <- function(image, classes, face_selection = "largest", model = "oa
 #' }
 #' @export
 image_scores_dir <- function(dir, classes, face_selection = "largest",
-                             pattern = "\\.(jpg|jpeg|png|bmp)$", recursive = FALSE,
+                             pattern = image_pattern(), recursive = FALSE,
                              model = "oai-base", local_model_path = NULL, face_boxes = FALSE,
                              templates = NULL, batch_size = NULL, device = NULL, progress = NULL) {
   dir <- check_dir(dir, "dir")

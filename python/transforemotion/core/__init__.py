@@ -1,0 +1,1 @@
+"""The basics every layer uses: our errors, messages spelled for the caller, argument checks, safe file writes."""

@@ -1,0 +1,172 @@
+"""Argument checks, done once, before any work starts.
+
+Every public function validates its arguments here, so that a mistake is
+reported at once, names the argument and the value given (in the caller's own
+spelling, see :mod:`transforemotion.core.messages`), and says what is allowed —
+never as an OverflowError or a shape error from deep inside a library after a
+model has loaded. Options that may also come from the environment
+(``TRANSFOREMOTION_BATCH_SIZE``, ``TRANSFOREMOTION_PROGRESS``) are read here,
+at call time, and checked like arguments.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import List, Optional, Sequence
+
+from .errors import ArgumentError
+from .messages import arg, value
+
+__all__ = [
+    "check_classes",
+    "check_choice",
+    "check_flag",
+    "check_count",
+    "check_seconds",
+    "check_text",
+    "check_number",
+    "is_number",
+    "is_missing",
+    "MISSING_TEXTS",
+    "resolve_batch_size",
+    "resolve_progress",
+    "DEFAULT_BATCH_SIZE",
+    "MAX_BATCH_SIZE",
+]
+
+# Pictures embedded per forward pass. 32 keeps a ViT-L/14 batch well under 1 GB
+# of activations and is past the point where larger batches stop helping on CPU.
+DEFAULT_BATCH_SIZE = 32
+# Far above any useful size; a bound keeps a typo (320000) from exhausting memory.
+MAX_BATCH_SIZE = 4096
+
+
+def check_classes(classes) -> List[str]:
+    """At least two distinct, non-empty text labels, as a list."""
+    example = value(["joy", "anger"])
+    if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
+        raise ArgumentError(f"{arg('classes')} must be a list of at least two labels, for example {example}; "
+                         f"got {value(classes)}.")
+    labels = list(classes)
+    if len(labels) < 2:
+        raise ArgumentError(f"{arg('classes')} needs at least two labels to compare (the scores of one label would "
+                         f"always be 1), for example {example}; got {value(labels)}.")
+    for label in labels:
+        if label is None or (isinstance(label, float) and math.isnan(label)):
+            raise ArgumentError(f"{arg('classes')} has a missing value; every class must be a text label. "
+                             f"Got {value(labels)}.")
+        if not isinstance(label, str) or not label.strip():
+            raise ArgumentError(f"Every class must be a non-empty text label; got {value(label)} in {value(labels)}.")
+    seen: set = set()
+    repeated = [label for label in labels if label in seen or seen.add(label)]
+    if repeated:
+        raise ArgumentError(f"Class labels must be unique (each becomes a column); repeated: "
+                         f"{', '.join(value(r) for r in dict.fromkeys(repeated))}.")
+    return labels
+
+
+def check_choice(name: str, given, choices: Sequence[str]) -> str:
+    if not isinstance(given, str) or given not in choices:
+        raise ArgumentError(f"{arg(name)} must be one of {', '.join(value(c) for c in choices)}; got {value(given)}.")
+    return given
+
+
+def check_flag(name: str, given) -> bool:
+    if not isinstance(given, bool):
+        raise ArgumentError(f"{arg(name)} must be {value(True)} or {value(False)}; got {value(given)}.")
+    return given
+
+
+def check_text(name: str, given, what: str = "a non-empty text") -> str:
+    if not isinstance(given, str) or not given.strip():
+        raise ArgumentError(f"{arg(name)} must be {what}; got {value(given)}.")
+    return given
+
+
+def is_number(given) -> bool:
+    """A real number, not a bool (R's TRUE arrives as a bool, and is no count)."""
+    return isinstance(given, numbers.Real) and not isinstance(given, bool)
+
+
+# Table cells that mean "no value" when a manifest or score table is read as text.
+MISSING_TEXTS = ("", "na", "nan", "null", "none")
+
+
+def is_missing(given, text: bool = False) -> bool:
+    """None, NaN, pandas' NA/NaT; with ``text``, also the words in :data:`MISSING_TEXTS` (a CSV cell)."""
+    if given is None:
+        return True
+    if is_number(given):
+        return math.isnan(given)
+    if text and isinstance(given, str):
+        return given.strip().lower() in MISSING_TEXTS
+    # pandas.NA and NaT, without importing pandas.
+    return type(given).__name__ in ("NAType", "NaTType")
+
+
+def check_number(name: str, given, minimum: float, allow_none: bool = False) -> Optional[float]:
+    """A finite number of at least ``minimum`` (or None, where that means "choose automatically")."""
+    if given is None and allow_none:
+        return None
+    if not (is_number(given) and math.isfinite(given) and given >= minimum):
+        none = f", or {value(None)} to choose automatically" if allow_none else ""
+        raise ArgumentError(f"{arg(name)} must be a number of at least {minimum:g}{none}; got {value(given)}.")
+    return float(given)
+
+
+def check_count(name: str, given, minimum: int = 1, maximum: Optional[int] = None) -> int:
+    """A whole number in [minimum, maximum]; 3.0 is accepted as 3 (R sends doubles)."""
+    ok = is_number(given) and math.isfinite(given) and float(given) == int(given)
+    if ok:
+        count = int(given)
+        ok = count >= minimum and (maximum is None or count <= maximum)
+    if not ok:
+        limits = f"at least {minimum}" + (f" and at most {maximum:,}" if maximum is not None else "")
+        raise ArgumentError(f"{arg(name)} must be a whole number, {limits}; got {value(given)}.")
+    return count
+
+
+def check_seconds(name: str, given, allow_end_marker: bool = False) -> float:
+    """A finite number of seconds, 0 or more (or -1, "the end", where allowed)."""
+    if not is_number(given) or not math.isfinite(given):
+        raise ArgumentError(f"{arg(name)} must be a finite number of seconds; got {value(given)}.")
+    seconds = float(given)
+    if seconds < 0 and not (allow_end_marker and seconds == -1):
+        end = f" (or {value(-1)} for the end of the video)" if allow_end_marker else ""
+        raise ArgumentError(f"{arg(name)} must be 0 or more seconds{end}; got {value(given)}.")
+    return seconds
+
+
+def resolve_batch_size(batch_size=None) -> int:
+    """``batch_size``, else ``TRANSFOREMOTION_BATCH_SIZE``, else 32; checked either way."""
+    if batch_size is not None:
+        return check_count("batch_size", batch_size, 1, MAX_BATCH_SIZE)
+    raw = os.environ.get("TRANSFOREMOTION_BATCH_SIZE", "").strip()
+    if not raw:
+        return DEFAULT_BATCH_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_BATCH_SIZE:
+        raise ArgumentError(
+            f"The environment variable TRANSFOREMOTION_BATCH_SIZE is {raw!r}; it must be a whole number from 1 to "
+            f"{MAX_BATCH_SIZE} (pictures per batch). Unset it to use {DEFAULT_BATCH_SIZE}, or pass "
+            f"{arg('batch_size', DEFAULT_BATCH_SIZE)}."
+        )
+    return size
+
+
+def resolve_progress(progress=None) -> bool:
+    """``progress``, else ``TRANSFOREMOTION_PROGRESS`` (``0`` turns bars off), else on."""
+    if progress is not None:
+        return check_flag("progress", progress)
+    raw = os.environ.get("TRANSFOREMOTION_PROGRESS", "").strip().lower()
+    if raw in ("", "1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ArgumentError(f"The environment variable TRANSFOREMOTION_PROGRESS is {raw!r}; set it to 0 (no progress "
+                     "bars) or 1, or unset it.")

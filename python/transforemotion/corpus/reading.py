@@ -1,0 +1,85 @@
+"""Reading a scored corpus back: ``read_corpus`` joins the parts in input order and says what is missing."""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Sequence
+
+from ..core.checks import check_text
+from ..core.errors import InputNotFoundError
+from ..core.messages import arg, function, warn
+from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
+from .store import CorpusFolder
+
+__all__ = ["read_corpus"]
+
+
+def read_corpus(output_dir: str) -> Dict[str, list]:
+    """All the scores saved in a ``score_corpus`` output folder, as one dict of columns.
+
+    Columns: ``source`` (``id`` when the manifest had ids), ``frame`` and
+    ``time`` (NaN for images), the face columns (``face`` and the box with
+    ``face_selection="all"``; the box with ``face_boxes=True``), then one
+    column per class. Rows are in input order, then frame order; each row
+    equals the row ``video_scores`` or ``image_scores_dir`` gives for the same
+    picture. A warning says when units failed or are not finished yet.
+
+    Example:
+        >>> read_corpus("scores/")  # doctest: +SKIP
+        {'source': ['a.mp4', 'a.mp4', 'b.jpg'], 'frame': [0, 15, nan], 'time': [0.0, 0.6, nan], 'joy': [...], ...}
+    """
+    check_text("output_dir", output_dir, "the folder given to " + function("score_corpus"))
+    output_dir = os.path.expanduser(output_dir)
+    folder = CorpusFolder(output_dir)
+    if not os.path.isdir(output_dir):
+        raise InputNotFoundError(f"Folder not found: {output_dir}. Give the output folder of "
+                                f"{function('score_corpus')}.")
+    record = folder.read_record()
+    if record is None:
+        raise InputNotFoundError(f"{output_dir} holds no scored corpus (no corpus.json). Run "
+                                f"{function('score_corpus')} with it as {arg('output_dir')} first.")
+    arguments = record["arguments"]
+    id_column = arguments["id_column"]
+    table = folder.read_parts(record["units"])
+    names = _column_names(arguments)
+    if table is None:
+        columns: Dict[str, list] = {name: [] for name in names}
+    else:
+        import numpy as np
+
+        order = {name: i for i, name in enumerate(record["sources"])}
+        position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
+        table = table.take(np.argsort(position, kind="stable"))
+        columns = {}
+        for name in names:
+            values = table.column(name).to_pylist()
+            columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+    _warn_incomplete(folder, record["units"])
+    return columns
+
+
+def _column_names(arguments: dict) -> List[str]:
+    names = [arguments["id_column"], *TIME_COLUMNS]
+    every_face = arguments["face_selection"] == "all"
+    if every_face:
+        names.append(FACE_COLUMN)
+    if every_face or arguments["face_boxes"]:
+        names.extend(BOX_COLUMNS)
+    return names + list(arguments["classes"])
+
+
+def _warn_incomplete(folder: CorpusFolder, unit_ids: Sequence[str]) -> None:
+    failures = folder.read_failures()
+    finished = folder.finished_parts()
+    failed = [u for u in unit_ids if u in failures]
+    missing = [u for u in unit_ids if u not in finished and u not in failures]
+    problems = []
+    if failed:
+        problems.append(f"{len(failed)} unit(s) failed (listed with the reason in {folder.failures_path}); their "
+                        "rows are missing or have missing values")
+    if missing:
+        problems.append(f"{len(missing)} unit(s) are not scored yet (the run stopped before them)")
+    if problems:
+        warn(f"The corpus in {folder.path} is incomplete: {'; '.join(problems)}. Run {function('score_corpus')} "
+             f"again with the same arguments to finish it; finished units are skipped.")
+

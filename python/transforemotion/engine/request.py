@@ -1,0 +1,61 @@
+"""A scoring request: every option of a scoring call, checked once, before any work starts.
+
+:func:`scoring_request` is shared by the scoring functions, the corpus and
+evaluation: each checks its own extra arguments and hands the common ones
+here, so that the same mistake gets the same message everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ..core.checks import check_choice, check_classes, check_flag, resolve_batch_size, resolve_progress
+from ..core.errors import ArgumentError
+from ..core.messages import arg
+from ..faces import FACE_SELECTIONS
+from ..models import ModelSource, check_requirements, load_model, resolve_model, resolve_templates
+
+__all__ = ["ScoringPlan", "ScoringRequest", "scoring_request"]
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What to score against and how: checked values, see :mod:`transforemotion.core.checks`."""
+
+    labels: Tuple[str, ...]
+    face_selection: str
+    batch_size: int
+    templates: Optional[Tuple[str, ...]] = None
+
+
+
+@dataclass(frozen=True)
+class ScoringRequest:
+    """Everything a scoring call needs, checked: the plan, the model, the options."""
+
+    plan: ScoringPlan
+    model: ModelSource
+    device: Optional[str]
+    face_boxes: bool
+    progress: bool
+
+    def load(self):
+        return load_model(self.model, device=self.device)
+
+
+def scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
+                    progress) -> ScoringRequest:
+    """Check every scoring option once and bundle them; the corpus functions share it."""
+    labels = check_classes(classes)
+    check_choice("face_selection", face_selection, FACE_SELECTIONS)
+    check_flag("face_boxes", face_boxes)
+    if face_boxes and face_selection == "none":
+        raise ArgumentError(f"{arg('face_boxes', True)} reports the box of the face scored, but "
+                         f"{arg('face_selection', 'none')} scores the whole picture without looking for faces. "
+                         f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
+    plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
+    source = resolve_model(model, local_model_path)
+    # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
+    check_requirements(source, device)
+    return ScoringRequest(plan, source, device, face_boxes, resolve_progress(progress))

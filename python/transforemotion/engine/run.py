@@ -1,0 +1,77 @@
+"""Running a request over pictures: reading images, the progress bar, and the warnings for what was skipped.
+
+The public functions and ``evaluate_dir`` feed pictures through here, so a
+picture that cannot be read or has no face is reported the same way
+everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterator, List, Sequence
+
+from ..core.messages import arg
+from ..media import load_image
+from .columns import IMAGE_ID_COLUMN, rows_to_columns
+from .request import ScoringRequest
+from .stream import NO_FACE, Picture, Rows, score_all, warn_skipped
+
+__all__ = ["read_images", "score_pictures", "score_image_files", "warn_unread", "no_face_advice", "PROGRESS_MIN_ITEMS"]
+
+# Progress bars only for work long enough to be worth watching.
+PROGRESS_MIN_ITEMS = 50
+
+
+def no_face_advice() -> str:
+    return f"To score the whole picture instead, use {arg('face_selection', 'none')}."
+
+
+def read_images(sources: Sequence[str], raise_errors: bool) -> Iterator[Picture]:
+    for i, source in enumerate(sources):
+        try:
+            yield Picture(i, load_image(source))
+        except (ValueError, FileNotFoundError) as exc:
+            if raise_errors:
+                raise
+            yield Picture(i, None, str(exc))
+
+
+def _progress_bar(total: int, request: ScoringRequest, unit: str, desc: str):
+    from tqdm.auto import tqdm
+
+    show = request.progress and total >= PROGRESS_MIN_ITEMS
+    return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
+
+
+def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, desc: str) -> Rows:
+    with _progress_bar(total, request, unit, desc) as bar:
+        last = [object()]
+
+        def advance(rows: Rows) -> None:
+            new = 0
+            for key in rows.keys:
+                if key != last[0]:
+                    new, last[0] = new + 1, key
+            bar.update(new)
+
+        return score_all(request.load, pictures, request.plan, on_rows=advance)
+
+
+def warn_unread(rows: Rows, name: Callable[[object], object], what: str, advice: str) -> None:
+    keys = list(rows.errors)
+    if not keys:
+        return
+    first = rows.errors[keys[0]]
+    warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"{advice} The first reason: {first}")
+
+
+def score_image_files(request: ScoringRequest, paths: Sequence[str], ids: List[str], function_name: str
+                      ) -> Dict[str, list]:
+    """Score image files (a folder's), one row each (one per face with ``"all"``), keyed by ``image_id``.
+
+    A file that cannot be read, or has no face, keeps its row with missing
+    values and is named in a warning; the others are scored.
+    """
+    rows = score_pictures(request, read_images(paths, raise_errors=False), len(paths), "image", function_name)
+    warn_unread(rows, ids.__getitem__, "image", "Those files have missing values; the others were scored.")
+    warn_skipped([ids[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
+    return rows_to_columns(rows, request, {IMAGE_ID_COLUMN: ids.__getitem__})

@@ -1,0 +1,169 @@
+"""Decoding the chosen frames of a video, in file order, after checking that they exist.
+
+Frames are decoded straight into memory, in file order: unwanted frames are
+skipped with ``grab()`` (no colour conversion, no copy) and the decoder seeks
+only when the next wanted frame is far ahead, because seeking restarts
+decoding at the previous key frame and costs more than it saves for short
+gaps. Nothing is written to disk.
+
+The frame count in a video's header is not trusted blindly: a truncated,
+damaged or crafted file can claim far more frames than it holds.
+:func:`choose_frames` checks that the last wanted frame exists before any
+work is done (see there).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from ..core.errors import ArgumentError
+from ..core.messages import arg, warn
+from .images import check_local_file
+from .sampling import FrameIndices, frames_and_note
+
+__all__ = ["choose_frames", "open_video", "read_frames", "SEEK_GAP"]
+
+# Seek instead of grabbing when the next wanted frame is more than this many
+# frames ahead. Typical encoders put a key frame every 1-10 s (25-300 frames);
+# below this gap, decoding forward is cheaper than seeking back to a key frame.
+SEEK_GAP = 300
+
+def _decodes(capture: cv2.VideoCapture, index: int) -> bool:
+    """Whether frame ``index`` can be reached and decoded (one seek)."""
+    capture.set(cv2.CAP_PROP_POS_FRAMES, float(index))
+    return bool(capture.grab())
+
+
+def _frames_held(capture: cv2.VideoCapture, below: int) -> int:
+    """How many frames (from the first) decode, knowing that frame ``below`` does not.
+
+    Frames 0, 1, 3, 7, 15... are tried until one fails, then the gap is
+    bisected: about 2 * log2(result) seeks, none of them far past the real
+    end (a header may claim 10**12 frames).
+    """
+    low, high = 0, below  # frames [0, low) decode; frame `high` does not
+    index = 0
+    while index < high:
+        if not _decodes(capture, index):
+            high = index
+            break
+        low = index + 1
+        index = 2 * index + 1
+    while low < high:
+        middle = (low + high) // 2
+        if _decodes(capture, middle):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[int] = None, start: float = 0,
+                  end: float = -1, uniform: bool = False, ffreq: int = 15) -> FrameIndices:
+    """:func:`frames_to_score`, checked against the frames the file really holds.
+
+    A video's header can claim more frames than the file holds (a truncated
+    or damaged file, or a crafted one), and the indices are computed from
+    the header. So before anything is decoded, a second reader of ``path``
+    seeks to the last wanted frame. When it is there (every sound file),
+    the indices are those of :func:`frames_to_score`; the check costs one
+    seek. When it is not, the number of frames that really decode, M, is
+    found by seeking (about 2 * log2(M) seeks; this trusts the decoder's
+    seeking, which FFmpeg does exactly for the usual containers), and:
+
+    - a request for more frames than the file holds (``nframes`` > M), or
+      for a ``start`` past its last frame, is a ValueError that gives both
+      counts;
+    - with ``uniform`` or the default ``nframes`` (None), the frames are
+      chosen among the M real ones instead, with one warning that gives both
+      counts;
+    - with an explicit ``nframes`` taken every ``ffreq`` frames (at most M
+      of them), the indices stay those transforEmotion reads: the frames
+      past the end get missing values when read (:func:`read_frames`).
+
+    So the number of rows never exceeds the frames the file holds, and a
+    lying header cannot make a run loop over billions of missing frames.
+
+    Raises:
+        ValueError: the arguments, as in :func:`sample_frame_indices`; or
+            the file holds too few frames for the request.
+    """
+    indices, note = frames_and_note(total_frames, fps, nframes, start, end, uniform, ffreq)
+    probe = cv2.VideoCapture(path)
+    try:
+        if not probe.isOpened() or _decodes(probe, indices[-1]):
+            # (A file the probe cannot open is reported by the reader that follows.)
+            if note:
+                warn(note)
+            return indices
+        held = _frames_held(probe, indices[-1])
+    finally:
+        probe.release()
+    header = (f"{path} says in its header that it has {total_frames} frames, but only {held} can be decoded "
+              "(the file is truncated or damaged, or its header is wrong)")
+    if held == 0:
+        raise ArgumentError(f"{header}. Check the file, or convert it again.")
+    if indices[0] >= held:
+        raise ArgumentError(f"{header}; {arg('start')} ({start:g} s) is past the last of them, at "
+                         f"{(held - 1) / fps:.3g} s.")
+    if uniform or nframes is None:
+        try:
+            indices, note = frames_and_note(held, fps, nframes, start, end, uniform, ffreq)
+        except ValueError as exc:
+            raise ArgumentError(f"{header}. {exc}") from None
+        warn(f"{header}; the frames were chosen among the {held} that exist." + (f" {note}" if note else ""))
+        return indices
+    if nframes > held:
+        raise ArgumentError(f"{header}, fewer than the {arg('nframes', nframes)} asked for. Ask for at most {held} "
+                         "frames.")
+    return indices
+
+
+def open_video(path: str) -> Tuple[cv2.VideoCapture, int, float]:
+    """Open a local video file. Returns (capture, frame count, frames per second)."""
+    check_local_file(path, what="video")
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        capture.release()
+        raise ArgumentError(f"{path} could not be opened as a video (unknown format or damaged file).")
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    if total <= 0:
+        capture.release()
+        raise ArgumentError(f"{path} contains no video frames that can be read.")
+    if not math.isfinite(fps) or fps <= 0:
+        fps = 25.0  # some containers do not record a rate; times are then approximate
+    return capture, total, fps
+
+
+def read_frames(capture: cv2.VideoCapture, indices: Sequence[int]) -> Iterator[Tuple[int, Optional[np.ndarray]]]:
+    """Yield (row, RGB frame) for each wanted index, in order; None where a frame cannot be decoded.
+
+    Once the decoder fails (a truncated or damaged file), every later frame is
+    None: reading on would only fail again, or hang on some files.
+    """
+    position = 0  # index of the frame the next grab() returns
+    broken = False
+    for row, index in enumerate(indices):
+        if broken:
+            yield row, None
+            continue
+        if index - position > SEEK_GAP or index < position:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+            position = index
+        while position < index:
+            if not capture.grab():
+                broken = True
+                break
+            position += 1
+        ok, frame = (False, None) if broken else capture.read()
+        if not ok or frame is None:
+            broken = True
+            yield row, None
+            continue
+        position += 1
+        yield row, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,38 @@
+# Errors raised in Python reach R as conditions of Python's error classes, so
+# that R code can catch a mistake in the call apart from a missing package.
+
+face <- system.file("extdata", "face.jpg", package = "transforEmotionBridge")
+
+test_that("a rule broken in Python is an input error in R, with Python's class chain", {
+  skip_if_no_python()
+  err <- tryCatch(image_scores(face, c("joy", "anger"), face_selection = "sideways"), error = identity)
+  expect_s3_class(err, "transforemotion_argument_error")
+  expect_s3_class(err, "transforemotion_input_error")
+  expect_s3_class(err, "transforemotion_error")
+  expect_s3_class(err, "transforemotion_python_error")
+  expect_match(conditionMessage(err), "face_selection = \"sideways\"|\"sideways\"")
+  expect_identical(err$python_type, "ArgumentError")
+})
+
+test_that("a missing folder is an input error of its own class", {
+  skip_if_no_python()
+  err <- tryCatch(read_corpus(file.path(tempdir(), "no-such-corpus")), error = identity)
+  expect_s3_class(err, "transforemotion_input_not_found_error")
+  expect_s3_class(err, "transforemotion_input_error")
+})
+
+test_that("an R-level argument check has the same classes as a Python one", {
+  err <- tryCatch(image_scores(face, character()), error = identity)
+  expect_s3_class(err, "transforemotion_argument_error")
+  expect_s3_class(err, "transforemotion_input_error")
+  expect_s3_class(err, "transforemotion_error")
+})
+
+test_that("the folder pattern and extensions come from Python", {
+  skip_if_no_python()
+  expect_identical(image_pattern(), "\\.(jpg|jpeg|png|bmp)$")
+  expect_identical(formals(image_scores_dir)$pattern, quote(image_pattern()))
+  extensions <- media_extensions()
+  expect_true(all(c(".jpg", ".png") %in% extensions$image))
+  expect_true(all(c(".mp4", ".avi") %in% extensions$video))
+})
