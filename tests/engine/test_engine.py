@@ -328,3 +328,26 @@ def test_all_on_a_real_group_photo_scores_every_face_the_reference_finds(tiny_mo
                      zip(result["x"], result["y"], result["width"], result["height"])], float)
     assert (face_corpus.iou(ours, reference[:, :4]).max(axis=1) >= 0.5).all()
     assert result["face"] == list(range(len(reference)))
+
+
+def test_rows_carry_each_faces_image_embedding_when_asked(tiny_model, group_photo, tmp_path):
+    from transforemotion.engine import Picture, ScoringPlan, score_all
+
+    vlm = models.load_model(local_model_path=tiny_model)
+    picture = media.load_image(group_photo)
+    blank = np.full((64, 64, 3), 127, np.uint8)
+    pictures = [Picture(0, picture), Picture(1, blank), Picture(2, None, "unreadable")]
+    plan = ScoringPlan(tuple(CLASSES), "all", 3, keep_embeddings=True)
+    rows = score_all(vlm, pictures, plan)
+    boxes = faces.choose_faces(picture, "all")
+    assert len(boxes) == 4 and rows.embeddings.shape == (6, vlm.embed_texts(CLASSES).shape[1])
+    by_hand = vlm.embed_images([faces.crop_face(picture, b) for b in boxes]).numpy()
+    np.testing.assert_allclose(rows.embeddings[:4], by_hand, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(rows.embeddings[:4], axis=1), 1.0, atol=1e-5)
+    assert np.isnan(rows.embeddings[4:]).all()  # no face, and no picture
+    # The scores are the embeddings' scores: nothing else went into them.
+    np.testing.assert_allclose(rows.scores[:4], vlm.probabilities(torch.from_numpy(by_hand), vlm.embed_texts(CLASSES)),
+                               atol=1e-6)
+    # Not asked: not kept (a long video's rows stay small), though the stream had them.
+    assert score_all(vlm, pictures, ScoringPlan(tuple(CLASSES), "all", 3)).embeddings is None
+    assert rows.slice(1, 3).embeddings.shape == (2, rows.embeddings.shape[1])

@@ -68,14 +68,6 @@ def _unit_pictures(units: Sequence[Unit]) -> Iterator[Picture]:
             capture.release()
 
 
-def _slice(rows: Rows, start: int, stop: int) -> Rows:
-    keys = rows.keys[start:stop]
-    wanted = set(keys)
-    return Rows(keys, rows.status[start:stop], rows.face[start:stop], rows.boxes[start:stop],
-                rows.confidence[start:stop], rows.scores[start:stop],
-                {k: v for k, v in rows.errors.items() if k in wanted})
-
-
 def score_units(model: ModelOrLoader, units: Sequence[Unit], request: ScoringRequest, id_column: str) -> Iterator[UnitResult]:
     """Score ``units`` (none of them failed at planning) in order; yield each as soon as it is complete."""
     n_labels = len(request.plan.labels)
@@ -92,7 +84,8 @@ def score_units(model: ModelOrLoader, units: Sequence[Unit], request: ScoringReq
                 yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column)
                 blocks = []
             current = u
-            blocks.append(_slice(rows, at, stop))
+            part = rows.slice(at, stop)
+            blocks.append(part if request.plan.keep_embeddings else part.without_embeddings())
             at = stop
     if current is not None:
         yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column)

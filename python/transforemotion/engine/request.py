@@ -27,6 +27,8 @@ class ScoringPlan:
     face_selection: str
     batch_size: int
     templates: Optional[Tuple[str, ...]] = None
+    # Keep each row's image embedding in the joined result (score_all); the stream yields them per batch anyway.
+    keep_embeddings: bool = False
 
 
 

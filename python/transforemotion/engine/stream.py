@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -49,7 +49,10 @@ class Rows:
     """Score rows in input order. ``face`` is -1 where no face index applies
     (one face chosen, the whole picture, or nothing scored); ``boxes`` are
     x1, y1, x2, y2 (inclusive pixels, NaN where none); ``errors`` maps the key
-    of each unreadable picture to the reason."""
+    of each unreadable picture to the reason. ``embeddings`` are the rows'
+    unit-length image embeddings, float32 (NaN rows where nothing was
+    scored), or None where they were not kept (see
+    ``ScoringPlan.keep_embeddings``) or no row was scored."""
 
     keys: List[object]
     status: List[str]
@@ -58,10 +61,23 @@ class Rows:
     confidence: np.ndarray
     scores: np.ndarray
     errors: Dict[object, str] = field(default_factory=dict)
+    embeddings: Optional[np.ndarray] = None
 
     @classmethod
     def empty(cls, n_labels: int) -> "Rows":
         return cls([], [], np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), np.zeros((0, n_labels)))
+
+    def without_embeddings(self) -> "Rows":
+        return replace(self, embeddings=None)
+
+    def slice(self, start: int, stop: int) -> "Rows":
+        """Rows ``start`` to ``stop`` (not included), with their errors and embeddings."""
+        keys = self.keys[start:stop]
+        wanted = set(keys)
+        return Rows(keys, self.status[start:stop], self.face[start:stop], self.boxes[start:stop],
+                    self.confidence[start:stop], self.scores[start:stop],
+                    {k: v for k, v in self.errors.items() if k in wanted},
+                    None if self.embeddings is None else self.embeddings[start:stop])
 
     @classmethod
     def concat(cls, blocks: Sequence["Rows"], n_labels: int) -> "Rows":
@@ -78,6 +94,7 @@ class Rows:
             np.concatenate([b.confidence for b in blocks]),
             np.vstack([b.scores for b in blocks]),
             errors,
+            _join_embeddings(blocks),
         )
 
     def __len__(self) -> int:
@@ -86,6 +103,16 @@ class Rows:
     def keys_with(self, status: str) -> List[object]:
         """The keys of pictures with rows of this status, once each, in order."""
         return list(dict.fromkeys(k for k, s in zip(self.keys, self.status) if s == status))
+
+
+def _join_embeddings(blocks: Sequence[Rows]) -> Optional[np.ndarray]:
+    """The blocks' embeddings stacked; a block without any (nothing scored in it) gets NaN rows."""
+    dims = {b.embeddings.shape[1] for b in blocks if b.embeddings is not None}
+    if not dims:
+        return None
+    (dim,) = dims
+    return np.vstack([b.embeddings if b.embeddings is not None else np.full((len(b), dim), np.nan, np.float32)
+                      for b in blocks])
 
 
 # One face (or whole picture) to embed: (face index or -1, box (5,) or None, crop or None, status).
@@ -233,11 +260,15 @@ def _embed(model: VisionLanguageModel, text, batch) -> Rows:
             confidence.append(box[4] if box is not None else np.nan)
             crops.append(crop)
     scores = np.full((len(crops), text.shape[0]), np.nan)
+    embeddings = None
     todo = [i for i, crop in enumerate(crops) if crop is not None]
     if todo:
-        scores[todo] = model.probabilities(model.embed_images([crops[i] for i in todo]), text)
+        embedded = model.embed_images([crops[i] for i in todo])
+        scores[todo] = model.probabilities(embedded, text)
+        embeddings = np.full((len(crops), embedded.shape[1]), np.nan, np.float32)
+        embeddings[todo] = embedded.float().cpu().numpy()
     return Rows(keys, status, np.asarray(face, np.int64), np.asarray(boxes, float).reshape(-1, 4),
-                np.asarray(confidence, float), scores, errors)
+                np.asarray(confidence, float), scores, errors, embeddings)
 
 
 def score_all(model: ModelOrLoader, pictures: Iterable[Picture], plan: ScoringPlan,
@@ -245,9 +276,9 @@ def score_all(model: ModelOrLoader, pictures: Iterable[Picture], plan: ScoringPl
     """Every row of :func:`score_stream`, joined; ``on_rows`` sees each batch (progress bars)."""
     blocks = []
     for rows in score_stream(model, pictures, plan):
-        blocks.append(rows)
         if on_rows is not None:
             on_rows(rows)
+        blocks.append(rows if plan.keep_embeddings else rows.without_embeddings())
     return Rows.concat(blocks, len(plan.labels))
 
 
