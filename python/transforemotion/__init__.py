@@ -17,6 +17,7 @@ from .models import list_vision_models, register_vision_model
 from .messages import TransforemotionWarning
 from .plotting import plot_confusion, plot_scores
 from .prompts import TEMPLATE_SETS
+from .vad import map_discrete_to_vad, vad_scores
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,8 @@ __all__ = [
     "image_scores",
     "image_scores_dir",
     "video_scores",
+    "vad_scores",
+    "map_discrete_to_vad",
     "score_corpus",
     "read_corpus",
     "evaluate_scores",
