@@ -149,7 +149,7 @@ def vad_labels(label_type: str = "definitional", custom_labels=None,
     dims = _check_dimensions(list(dimensions))
     if label_type == "custom":
         if custom_labels is None:
-            raise ValueError(f"custom_labels must be provided when {arg('label_type', 'custom')}.")
+            raise ValueError(f"{arg('custom_labels')} must be provided when {arg('label_type', 'custom')}.")
         return _check_custom_labels(custom_labels, dims)
     if custom_labels is not None:
         # transforEmotion ignores them here; scoring with other texts than the ones given is a change of method.
