@@ -86,6 +86,10 @@ def test_every_face_gets_a_row_with_its_box(tiny_model, image_dir):
         expected = pair_score(te.image_scores, image, DEFINITIONAL_LABELS, dim, face_selection="all",
                               local_model_path=tiny_model)
         assert result[dim] == pytest.approx(expected, abs=1e-4)
+    right = te.vad_scores(image, dimensions="arousal", face_selection="right", face_boxes=True,
+                          local_model_path=tiny_model)
+    assert list(right) == ["x", "y", "width", "height", "confidence", "arousal"]
+    assert right["x"] == [result["x"][1]]
 
 
 def test_a_folder_is_scored_with_image_scores_dir(tiny_model, image_dir):
