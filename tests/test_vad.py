@@ -164,10 +164,10 @@ def test_the_folder_is_an_image_input(image_dir):
      r"valence\$positive must be a single character string"),
     (dict(label_type="custom", dimensions="valence", custom_labels={"valnce": {"positive": "a", "negative": "b"}}),
      "'valnce', which are not dimensions"),
-    (dict(label_type="custom", dimensions="arousal", custom_labels={"arousal": {"high": "the same", "low": "the same"}}),
-     "two poles of arousal .* are the same"),
-    (dict(label_type="custom", dimensions="arousal", custom_labels={"arousal": {"high": "frame", "low": "a calm face"}}),
-     "cannot be 'frame'"),
+    (dict(label_type="custom", dimensions="arousal",
+          custom_labels={"arousal": {"high": "the same", "low": "the same"}}), "two poles of arousal .* are the same"),
+    (dict(label_type="custom", dimensions="arousal",
+          custom_labels={"arousal": {"high": "frame", "low": "a calm face"}}), "cannot be 'frame'"),
 ])
 def test_bad_arguments_are_refused_before_any_work(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -404,8 +404,8 @@ def _lexicon_advice() -> str:
         how = (f"Download it from its authors' page, {_NRC_VAD_PAGE} (in R, textdata::lexicon_nrc_vad() also "
                f"fetches it), unzip it, and pass the file: {arg('vad_lexicon', 'NRC-VAD-Lexicon.txt')}.")
     return (f"{function('map_discrete_to_vad')} needs a lexicon, given with {arg('vad_lexicon')}, and never downloads "
-            f"one: the NRC VAD lexicon's terms (free for research) are for you to accept. {how} Any table with the columns word, "
-            "valence, arousal and dominance works too (a data frame, a dict, or a CSV/TSV file).")
+            f"one: the NRC VAD lexicon's terms (free for research) are for you to accept. {how} Any table with "
+            "the columns word, valence, arousal and dominance works too (a data frame, a dict, or a CSV/TSV file).")
 
 
 def _number(v) -> float:

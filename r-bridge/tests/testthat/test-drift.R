@@ -57,6 +57,7 @@ test_that("R and Python VAD functions have the same arguments, labels and input 
                  "http://example.org/b.mp4", "photo.webp", "notes.txt", tempdir(), c("a.jpg", "b.png"))
   for (input in inputs) {
     py_input <- if (length(input) > 1) as.list(input) else input
-    expect_identical(transforEmotionBridge:::detect_input_type(input), vad$detect_input_type(py_input), label = paste(input, collapse = ", "))
+    expect_identical(transforEmotionBridge:::detect_input_type(input), vad$detect_input_type(py_input),
+                     label = paste(input, collapse = ", "))
   }
 })
