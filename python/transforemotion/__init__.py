@@ -17,6 +17,7 @@ from .corpus import read_corpus, score_corpus
 from .evaluation import evaluate_dir, evaluate_scores
 from .models import TEMPLATE_SETS, list_vision_models, register_vision_model
 from .plotting import plot_confusion, plot_scores
+from .vad import map_discrete_to_vad, vad_scores
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,8 @@ __all__ = [
     "image_scores",
     "image_scores_dir",
     "video_scores",
+    "vad_scores",
+    "map_discrete_to_vad",
     "score_corpus",
     "read_corpus",
     "evaluate_scores",

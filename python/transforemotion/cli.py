@@ -49,9 +49,10 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
                          face_selections: Sequence[str] = FACE_SELECTIONS, face_boxes: bool = True,
-                         formats: Sequence[str] = ("csv", "json")) -> None:
-    parser.add_argument("--classes", nargs="+", required=classes_required, metavar="LABEL",
-                        help="two or more labels, e.g. --classes joy anger 'deep sadness'")
+                         formats: Sequence[str] = ("csv", "json"), classes: bool = True) -> None:
+    if classes:
+        parser.add_argument("--classes", nargs="+", required=classes_required, metavar="LABEL",
+                            help="two or more labels, e.g. --classes joy anger 'deep sadness'")
     parser.add_argument("--face-selection", default="largest", choices=face_selections,
                         help="which face to score: the largest, the leftmost or rightmost, every face (one row each), "
                              "or none (the whole picture)")
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scoring_options(video)
 
     _add_corpus_command(commands)
+    _add_vad_command(commands)
     evaluate = commands.add_parser(
         "evaluate", formatter_class=_Formatter,
         help="score a labelled folder (one sub-folder per class) and report how well the scores agree with the labels")
@@ -222,6 +224,80 @@ def run_corpus(args) -> Dict[str, list]:
         gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, **kwargs,
         **_scoring_kwargs(args))
     return corpus.read_corpus(args.output_dir)
+
+
+def _add_vad_command(commands) -> None:
+    from .vad.labels import DIMENSIONS, LABEL_TYPES
+
+    sub = commands.add_parser(
+        "vad", formatter_class=_Formatter,
+        help="valence, arousal and dominance of faces in images, folders of images, or a video (zero-shot, as "
+             "transforEmotion's vad_scores)")
+    sub.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, URLs or folders; or one video")
+    sub.add_argument("--input-type", default="auto", choices=("auto", "image", "video"),
+                     help="auto: judged by the extension (an http(s) link not naming an image file is a video)")
+    sub.add_argument("--dimensions", nargs="+", default=list(DIMENSIONS), choices=DIMENSIONS, metavar="DIMENSION",
+                     help=f"one or more of {', '.join(DIMENSIONS)}")
+    sub.add_argument("--label-type", default="definitional", choices=LABEL_TYPES,
+                     help="transforEmotion's descriptions of each pole, its one-word poles, or --custom-labels")
+    sub.add_argument("--custom-labels", default=None, metavar="JSON",
+                     help='with --label-type custom: a JSON file or text, e.g. \'{"valence": {"positive": "a happy '
+                          'face", "negative": "a sad face"}}\'; arousal and dominance poles are "high" and "low"')
+    sub.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                     help="regular expression for the file names taken from folders (ignoring case)")
+    sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    sub.add_argument("--nframes", type=int, default=None, metavar="N",
+                     help="video: how many frames (default: up to 100, as many as the video has room for)")
+    sub.add_argument("--ffreq", type=int, default=15, metavar="N", help="video: take every N-th frame")
+    sub.add_argument("--uniform", action="store_true", help="video: spread the frames evenly instead")
+    sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="video: score from here")
+    sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="video: up to here; -1: the end")
+    _add_scoring_options(sub, classes=False)
+
+
+def _custom_labels(text: Optional[str]):
+    if text is None:
+        return None
+    try:
+        if os.path.isfile(text):
+            with open(text, encoding="utf-8") as fh:
+                return json.load(fh)
+        if text.lstrip().startswith("{"):
+            return json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ArgumentError(f"--custom-labels could not be read as JSON: {exc}.") from None
+    raise ArgumentError(f"--custom-labels takes a JSON file or JSON text such as "
+                     f"'{{\"valence\": {{\"positive\": \"a happy face\", \"negative\": \"a sad face\"}}}}'; "
+                     f"got {text!r}, which is neither.")
+
+
+def run_vad(args) -> Dict[str, list]:
+    """One video (with frame and time), or images: folders contribute their matching files, as for `image`."""
+    from .vad import detect_input_type, vad_scores
+
+    kwargs = dict(dimensions=args.dimensions, label_type=args.label_type,
+                  custom_labels=_custom_labels(args.custom_labels), start=args.start, end=args.end,
+                  uniform=args.uniform, ffreq=args.ffreq, **_scoring_kwargs(args))
+    if args.nframes is not None:
+        kwargs["nframes"] = args.nframes
+    folders = [p for p in args.inputs if os.path.isdir(p)]
+    video = args.input_type == "video" or (args.input_type == "auto" and not folders
+                                           and detect_input_type(args.inputs) == "video")
+    if video:
+        if len(args.inputs) > 1:
+            raise ArgumentError("Give one video per run of `transforemotion vad` (or use `transforemotion corpus`).")
+        return vad_scores(args.inputs[0], input_type="video", timestamps=True, **kwargs)
+    files: List[str] = []
+    for path in args.inputs:
+        files.extend(list_image_files(path, args.pattern, args.recursive) if os.path.isdir(path) else [path])
+    if not files:
+        raise ArgumentError("No image files found in the given folders; check --pattern, or add --recursive.")
+    # Files from folders matched --pattern, so they are images whatever their extension.
+    input_type = "image" if folders else args.input_type
+    scores = vad_scores(files, input_type=input_type, **kwargs)
+    return scores if "image" in scores else {"image": files, **scores}
+
+
 def _label_map(pairs: Optional[List[str]]) -> Optional[Dict[str, str]]:
     if pairs is None:
         return None
@@ -324,6 +400,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 table = run_image(args)
             elif args.command == "corpus":
                 table = run_corpus(args)
+            elif args.command == "vad":
+                table = run_vad(args)
             else:
                 table = run_video(args)
             write_output(table, args.format, args.output)

@@ -36,6 +36,7 @@ _CLI_NAMES = {
     "dir": "PATH",
     "video": "PATH",
     "inputs": "INPUT",
+    "input": "INPUT",
     "classes": "--classes",
 }
 
@@ -45,6 +46,7 @@ _CLI_COMMANDS = {
     "image_scores": "transforemotion image",
     "image_scores_dir": "transforemotion image",
     "video_scores": "transforemotion video",
+    "vad_scores": "transforemotion vad",
     "score_corpus": "transforemotion corpus",
     "read_corpus": "transforemotion corpus",
     "list_vision_models": "transforemotion models",

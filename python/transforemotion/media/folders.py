@@ -14,11 +14,14 @@ from typing import List
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg
 
-__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "DEFAULT_IMAGE_PATTERN", "extension_pattern", "check_folder",
+__all__ = ["IMAGE_EXTENSIONS", "IMAGE_FILE_EXTENSIONS", "VIDEO_EXTENSIONS", "DEFAULT_IMAGE_PATTERN", "extension_pattern", "check_folder",
            "list_image_files"]
 
 # Files an image folder is scanned for by default (transforEmotion's list); others are read when named.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+# Every image file read by its extension alone where a call must tell images from videos by name
+# (vad_scores' input_type = "auto", after transforEmotion's list; .tif added).
+IMAGE_FILE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tiff", ".tif", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv")
 
 

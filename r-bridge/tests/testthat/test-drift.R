@@ -11,6 +11,8 @@ expect_same_signature <- function(r_function, python_name) {
   te <- reticulate::import("transforemotion")
   py <- bridge$signature_of(reticulate::py_get_attr(te, python_name))
   r <- formals(r_function)
+  # vad_scores() keeps transforEmotion's `...` (anything in it is an error); Python has no such argument.
+  r <- r[names(r) != "..."]
   expect_identical(names(r), unlist(py$name), label = paste0("R arguments of ", python_name, "()"))
   for (i in seq_along(py$name)) {
     name <- py$name[[i]]
@@ -18,7 +20,8 @@ expect_same_signature <- function(r_function, python_name) {
     got <- r_default(r[[name]])
     expect_identical(got$required, py$required[[i]], label = paste0(python_name, "(", name, ") required"))
     want <- py$default[[i]]
-    # R passes numbers as doubles; compare values, not storage.
+    # R passes numbers as doubles; compare values, not storage. A Python tuple arrives as a list.
+    if (is.list(want)) want <- unlist(want)
     if (is.numeric(want)) want <- as.numeric(want)
     if (is.numeric(got$default)) got$default <- as.numeric(got$default)
     expect_identical(got$default, want, label = paste0("R default of ", python_name, "(", name, ")"))
@@ -39,4 +42,22 @@ test_that("R and Python evaluation functions have the same arguments and default
   skip_if_no_python()
   expect_same_signature(evaluate_scores, "evaluate_scores")
   expect_same_signature(evaluate_dir, "evaluate_dir")
+})
+
+test_that("R and Python VAD functions have the same arguments, labels and input detection", {
+  skip_if_no_python()
+  expect_same_signature(vad_scores, "vad_scores")
+  expect_same_signature(map_discrete_to_vad, "map_discrete_to_vad")
+  expect_identical(names(formals(vad_scores))[1:7],
+                   c("input", "input_type", "dimensions", "label_type", "custom_labels", "model", "..."))
+  vad <- reticulate::import("transforemotion.vad")
+  expect_identical(transforEmotionBridge:::get_vad_definitions(), vad$DEFINITIONAL_LABELS)
+  expect_identical(transforEmotionBridge:::get_vad_simple_labels(), vad$SIMPLE_LABELS)
+  inputs <- list("some text", "face.JPG", "clip.mov", "https://example.org/watch?v=1", "https://example.org/a.png?s=2",
+                 "http://example.org/b.mp4", "photo.webp", "notes.txt", tempdir(), c("a.jpg", "b.png"))
+  for (input in inputs) {
+    py_input <- if (length(input) > 1) as.list(input) else input
+    expect_identical(transforEmotionBridge:::detect_input_type(input), vad$detect_input_type(py_input),
+                     label = paste(input, collapse = ", "))
+  }
 })

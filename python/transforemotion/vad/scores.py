@@ -1,0 +1,205 @@
+"""``vad_scores``: valence, arousal and dominance of the faces in images, a folder or a video."""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.parse
+from typing import Dict, List, Mapping, Optional, Sequence, Union
+
+from .. import api
+from ..core.checks import check_choice, check_flag, check_text
+from ..core.errors import ArgumentError
+from ..core.messages import arg, function, value
+from ..media import DEFAULT_NFRAMES, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from .labels import DIMENSIONS, as_text, check_dimensions, pole_classes, vad_columns, vad_labels
+
+__all__ = ["vad_scores", "detect_input_type", "INPUT_TYPES"]
+
+INPUT_TYPES = ("auto", "text", "image", "video")
+
+
+# --- input -------------------------------------------------------------------------------------
+
+def _kind_of(item: str) -> str:
+    """'image', 'video', 'folder' or 'text' for one input, by its form (nothing is opened)."""
+    if re.match(r"^https?://", item, re.IGNORECASE):
+        path = urllib.parse.urlsplit(item).path.lower()
+        # transforEmotion takes every URL for a video; a link that names an image file is one.
+        return "image" if path.endswith(IMAGE_EXTENSIONS) else "video"
+    lower = item.lower()
+    if lower.endswith(IMAGE_EXTENSIONS):
+        return "image"
+    if lower.endswith(VIDEO_EXTENSIONS):
+        return "video"
+    if os.path.isdir(item):
+        return "folder"
+    return "text"
+
+
+def _items(input) -> List[str]:
+    items = [as_text(input)] if not isinstance(input, (list, tuple)) else [as_text(i) for i in input]
+    if not items or not all(isinstance(i, str) for i in items):
+        raise ArgumentError(f"Input must be character (text, file path, or URL): {arg('input')} must be an image or "
+                         f"video file path, a folder of images, an http(s) URL, or a list of image paths; "
+                         f"got {value(input)}.")
+    return items
+
+
+def detect_input_type(input) -> str:
+    """transforEmotion's ``input_type = "auto"``: "image", "video" or "text", judged by the form of the input.
+
+    An http(s) URL is a video unless its path ends in an image extension; a
+    path ending in an image extension is an image, one ending in a video
+    extension (.mp4, .avi, ...) a video; an existing folder is "image" (a
+    folder of images); anything else is "text", which this package refuses.
+    A list is judged by all its elements, which must agree.
+    """
+    kinds = {("image" if k == "folder" else k) for k in map(_kind_of, _items(input))}
+    if len(kinds) > 1:
+        raise ArgumentError(f"{arg('input')} mixes {' and '.join(sorted(kinds))} inputs; score images and videos in "
+                         f"separate calls.")
+    return kinds.pop()
+
+
+def _refuse_text(items: Sequence[str]) -> None:
+    example = items[0] if len(items[0]) <= 60 else items[0][:57] + "..."
+    raise ArgumentError(
+        f"{function('vad_scores')} here scores faces in images and video; text input is not supported "
+        f"(transforEmotion's vad_scores(input_type = \"text\") scores texts). {value(example)} is not an image "
+        f"or video file path, a folder, or a URL. If it is a picture or a video with an unusual extension, say "
+        f"so with {arg('input_type', 'image')} or {arg('input_type', 'video')}.")
+
+
+def _check_unused(given: Mapping[str, tuple], applies_to: str) -> None:
+    """Options of another kind of input must be left at their defaults, not ignored silently."""
+    used = [name for name, (v, default) in given.items() if v is not default and v != default]
+    if used:
+        raise ArgumentError(f"{', '.join(arg(n, given[n][0]) for n in used)} {'applies' if len(used) == 1 else 'apply'} "
+                         f"to {applies_to} only; leave "
+                         f"{'it' if len(used) == 1 else 'them'} out for this input.")
+
+
+def vad_scores(
+    input: Union[str, Sequence[str]],
+    input_type: str = "auto",
+    dimensions: Sequence[str] = DIMENSIONS,
+    label_type: str = "definitional",
+    custom_labels: Optional[Mapping[str, Mapping[str, str]]] = None,
+    model: str = "auto",
+    face_selection: str = "largest",
+    local_model_path: Optional[str] = None,
+    face_boxes: bool = False,
+    templates: Union[None, str, Sequence[str]] = None,
+    batch_size: Optional[int] = None,
+    device: Optional[str] = None,
+    progress: Optional[bool] = None,
+    pattern: str = api.DEFAULT_IMAGE_PATTERN,
+    recursive: bool = False,
+    nframes: int = DEFAULT_NFRAMES,
+    start: float = 0,
+    end: float = -1,
+    uniform: bool = False,
+    ffreq: int = 15,
+    timestamps: bool = False,
+    save_video: bool = False,
+    save_frames: bool = False,
+    save_dir: str = "temp/",
+    video_name: str = "temp",
+) -> Dict[str, list]:
+    """Valence, arousal and dominance of the faces in images, a folder of images, or a video.
+
+    Each dimension's score is the zero-shot probability of its high pole
+    (positive valence, high arousal, high dominance) against its low pole:
+    0.5 means the model cannot tell the two descriptions apart. All
+    dimensions come from one embedding of each face; each score equals
+    ``image_scores(image, [high, low])[high]``, transforEmotion's method.
+
+    Args:
+        input: an image file or http(s) URL, a list of them, a folder of
+            images (scored with ``image_scores_dir``: every file matching
+            ``pattern``), or one video file or URL.
+        input_type: ``"auto"`` (judged by the input's form, see
+            ``detect_input_type``), ``"image"`` or ``"video"``. ``"text"``
+            is refused: this package scores faces.
+        dimensions: one or more of ``"valence"``, ``"arousal"``,
+            ``"dominance"``; one column each, in this order.
+        label_type: ``"definitional"`` (transforEmotion's descriptions of
+            each pole, the default), ``"simple"`` (positive/negative,
+            excited/calm, dominant/submissive) or ``"custom"``.
+        custom_labels: with ``label_type="custom"``, a dict with an entry for
+            every requested dimension: ``{"valence": {"positive": ...,
+            "negative": ...}, "arousal": {"high": ..., "low": ...},
+            "dominance": {"high": ..., "low": ...}}``. Nothing falls back to
+            other labels.
+        model: ``"auto"`` (``"oai-base"``, as in transforEmotion) or any
+            model ``image_scores`` takes.
+        face_selection, local_model_path, face_boxes, templates, batch_size,
+        device, progress: as in ``image_scores``.
+        pattern, recursive: for a folder, as in ``image_scores_dir``.
+        nframes, start, end, uniform, ffreq, timestamps, save_video,
+        save_frames, save_dir, video_name: for a video, as in
+        ``video_scores``.
+
+    Returns:
+        A dict of columns: the leading columns the underlying function gives
+        (``image`` and the box with ``face_selection="all"``; ``image_id``
+        for a folder; ``frame`` and ``time`` for a video with
+        ``timestamps=True`` or ``"all"``), then one column per dimension,
+        from 0 (low pole) to 1 (high pole). NaN where no face was found.
+
+    Raises:
+        ValueError: an argument is invalid (checked before any work),
+            including text input and options that do not apply to the input.
+        FileNotFoundError: an input path does not exist.
+
+    Example:
+        >>> vad_scores("face.jpg")  # doctest: +SKIP
+        {'valence': [0.81], 'arousal': [0.34], 'dominance': [0.58]}
+        >>> vad_scores("interview.mp4", dimensions=["valence", "arousal"], nframes=3, timestamps=True)  # doctest: +SKIP
+        {'frame': [0, 15, 30], 'time': [0.0, 0.5, 1.0], 'valence': [...], 'arousal': [...]}
+    """
+    dims = check_dimensions(dimensions)
+    check_choice("input_type", input_type, INPUT_TYPES)
+    labels = vad_labels(label_type, custom_labels, dims)
+    classes = pole_classes(labels)
+    items = _items(input)
+    kinds = [_kind_of(i) for i in items]
+    if input_type == "auto":
+        input_type = detect_input_type(items)
+    if input_type == "text":
+        _refuse_text(items)
+    folder = input_type == "image" and "folder" in kinds
+    if folder and len(items) > 1:
+        raise ArgumentError(f"{arg('input')} has a folder among several inputs; give one folder on its own, or a list "
+                         f"of image files.")
+    check_text("model", model, "a model name, a Hugging Face id or a model folder")
+    model = "oai-base" if model == "auto" else model
+    for name, flag in (("recursive", recursive), ("uniform", uniform), ("timestamps", timestamps),
+                       ("save_video", save_video), ("save_frames", save_frames)):
+        check_flag(name, flag)
+    video_options = {"nframes": (nframes, DEFAULT_NFRAMES), "start": (start, 0), "end": (end, -1),
+                     "uniform": (uniform, False), "ffreq": (ffreq, 15), "timestamps": (timestamps, False),
+                     "save_video": (save_video, False), "save_frames": (save_frames, False),
+                     "save_dir": (save_dir, "temp/"), "video_name": (video_name, "temp")}
+    folder_options = {"pattern": (pattern, api.DEFAULT_IMAGE_PATTERN), "recursive": (recursive, False)}
+    scoring = dict(face_selection=face_selection, model=model, local_model_path=local_model_path,
+                   face_boxes=face_boxes, templates=templates, batch_size=batch_size, device=device,
+                   progress=progress)
+    if input_type == "video":
+        _check_unused(folder_options, "a folder of images")
+        if len(items) > 1:
+            raise ArgumentError(f"{arg('input')} must be one video; to score several, call {function('vad_scores')} "
+                             f"for each, or use {function('score_corpus')} for a whole corpus.")
+        scores = api.video_scores(items[0], classes, nframes=nframes, start=start, end=end, uniform=uniform,
+                                  ffreq=ffreq, save_video=save_video, save_frames=save_frames, save_dir=save_dir,
+                                  video_name=video_name, timestamps=timestamps, **scoring)
+    else:
+        _check_unused(video_options, "a video")
+        if folder:
+            scores = api.image_scores_dir(items[0], classes, pattern=pattern, recursive=recursive, **scoring)
+        else:
+            _check_unused(folder_options, "a folder of images")
+            image = items if isinstance(input, (list, tuple)) else items[0]
+            scores = api.image_scores(image, classes, **scoring)
+    return vad_columns(scores, labels)
