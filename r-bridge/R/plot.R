@@ -48,6 +48,8 @@ plot.video_scores <- function(x, y, col = NULL, lty = 1, lwd = 2, xlab = NULL,
 #'   `max_panels` panels, and says which were left out.
 #' @param max_panels The most panels drawn on one page when `videos` is
 #'   `NULL`.
+#' @param xlab,ylab Axis labels (by default the time axis says what it
+#'   counts: seconds, frames or rows).
 #' @inheritParams plot.video_scores
 #' @returns `x`, invisibly.
 #' @seealso [read_corpus()], [plot.video_scores()]
