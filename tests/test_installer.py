@@ -748,6 +748,16 @@ def test_the_check_is_bounded_in_time(index_server):
     assert time.monotonic() - started < 4
 
 
+def test_the_check_does_not_need_ssl_to_be_importable(tmp_path):
+    """A Python started from R can load the wrong libpython, and then _ssl does not import (see
+    r-bridge/R/setup.R); --print-default-venv, which R's tests and find_python() use, must work."""
+    code = ("import sys; sys.modules['ssl'] = None; sys.path.insert(0, sys.argv[1]); import installer; "
+            "sys.exit(installer.main(['--print-default-venv']))")
+    done = subprocess.run([sys.executable, "-B", "-c", code, str(ROOT / "python")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(platforms.default_venv_path())
+
+
 @pytest.mark.skipif(sys.version_info[:2] != pip_locks.LOCK_PYTHON or platforms.platform_key() != "linux-x86_64",
                     reason="torchvision+cpu is a PyTorch build on Linux x86_64 only")
 def test_installer_without_pytorch_index_stops_before_making_anything(tmp_path):

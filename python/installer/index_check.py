@@ -22,7 +22,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import ssl
 import sys
 import time
 import urllib.error
@@ -126,6 +125,10 @@ def _opener(settings: PipSettings) -> urllib.request.OpenerDirector:
         proxy = settings.proxy if "://" in settings.proxy else "http://" + settings.proxy
         handlers.append(urllib.request.ProxyHandler({"http": proxy, "https": proxy}))
     if settings.cert and Path(settings.cert).exists():
+        # Imported here: a Python started from R may load the wrong libpython, and then _ssl
+        # fails to import; the installer's other work (--print-default-venv) must not need it.
+        import ssl
+
         where = Path(settings.cert)
         context = ssl.create_default_context(cafile=str(where) if where.is_file() else None,
                                              capath=str(where) if where.is_dir() else None)
