@@ -34,7 +34,8 @@ environment without one.
 Modules: errors (InstallError, exit statuses), platforms (folders, platform names), source (the
 project and its fingerprint), pip_locks / conda_lock / markers (reading locks), targets (the
 environment folder and its marker), gpu (``--gpu``), plans (a backend's work as data, and the one
-runner), venv_backend / conda_backend / project (the plans and steps), checks (questions asked
+runner), index_check (can pip get PyTorch's own builds from here? asked before anything is
+made), venv_backend / conda_backend / project (the plans and steps), checks (questions asked
 inside the environment; verify_lock.py runs there), status (``--status-file``), cli (the entry points).
 
 Only the standard library may be imported here: this runs before torch exists.

@@ -64,7 +64,7 @@ def setup_miniconda(backend: Optional[str] = None, prefix=None, force: bool = Fa
 
 
 def _setup(backend, prefix, force, source, python, name, editable, torch_index_url,
-           get_micromamba, check, verbose, quiet, gpu, jina) -> Outcome:
+           get_micromamba, check, verbose, quiet, gpu, jina, index_check=True) -> Outcome:
     root = project_root()
     if backend is None:
         backend = "conda" if find_conda() else "venv"
@@ -81,7 +81,8 @@ def _setup(backend, prefix, force, source, python, name, editable, torch_index_u
     opts = Options(root=root, prefix=target, source=describe_source(str(source or root)),
                    version=project_version(root), base_python=python or sys.executable,
                    name=name, force=force, editable=editable, get_micromamba=get_micromamba,
-                   verbose=verbose, torch_index=torch_index_url or None, gpu=gpu, jina=jina)
+                   verbose=verbose, torch_index=torch_index_url or None, gpu=gpu, jina=jina,
+                   index_check=index_check)
     progress = Progress(5, quiet=quiet)
     progress.say(f"transforemotion setup: backend {backend}, project {opts.source.spec}")
     run = run_venv if backend == "venv" else run_conda
@@ -144,6 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--torch-index-url", default=TORCH_INDEX,
                    help="venv: where PyTorch's own builds (torch 2.13.0+cpu) are; {variant} "
                    "stands for cpu, cu130 ... (default %(default)s; '' for pip's configuration)")
+    p.add_argument("--no-index-check", dest="index_check", action="store_false",
+                   help="venv: do not ask PyTorch's index (and pip's find-links and indexes) "
+                   "for its builds before creating anything; pip finds out on its own")
     p.add_argument("--get-micromamba", action="store_true",
                    help="with no conda found, download micromamba into a user-owned folder")
     p.add_argument("--no-check", action="store_true", help="skip the final self-check")
@@ -166,7 +170,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         outcome = _setup(args.backend, args.prefix, args.force, args.source, args.python,
                          args.name, args.editable, args.torch_index_url, args.get_micromamba,
-                         not args.no_check, args.verbose, args.quiet, args.gpu, args.jina)
+                         not args.no_check, args.verbose, args.quiet, args.gpu, args.jina,
+                         args.index_check)
     except InstallError as exc:
         print(f"\ntransforemotion setup failed: {exc}", file=sys.stderr)
         if status:

@@ -26,6 +26,7 @@ class Options:
     torch_index: Optional[str] = None
     gpu: str = "auto"
     jina: bool = True
+    index_check: bool = True  # venv: ask PyTorch's index before building (index_check.py)
 
 
 @dataclass(frozen=True)

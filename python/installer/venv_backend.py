@@ -10,6 +10,7 @@ from . import gpu
 from .checks import python_version, verify_env
 from .commands import Progress
 from .errors import InstallError
+from .index_check import check_pytorch_builds
 from .markers import evaluate_marker, marker_environment
 from .options import Options, Outcome
 from .pip_locks import (LOCK_FILES, LOCK_PYTHON, LockEntry, PipLock, lock_paths, pytorch_index_for,
@@ -64,6 +65,13 @@ def venv_lock_plan(locks: Sequence[PipLock], env: Dict[str, str], torch_index: O
     return plan
 
 
+def _pytorch_needs(locks: Sequence[PipLock], env: Dict[str, str], flavour: str):
+    """The PyTorch builds pip will fetch, each with whether it is the jina layer's."""
+    jina = Path(LOCK_FILES[flavour]["jina"]).name
+    return [(entry, lock.path.name == jina) for lock in locks for entry in lock.pytorch_builds()
+            if entry.marker is None or evaluate_marker(entry.marker, env)]
+
+
 def _read_locks(opts: Options, flavour: str, where: str, step: str) -> List[PipLock]:
     locks = []
     for path in lock_paths(opts.root, flavour, opts.jina):
@@ -102,6 +110,11 @@ def run_venv(opts: Options, progress: Progress) -> Outcome:
 
     marker = read_marker(prefix)
     py = env_python(prefix)
+    env = marker_environment(where, ".".join(map(str, have)))
+    needs = _pytorch_needs(locks, env, flavour) if opts.index_check else []
+    if marker is None or opts.force or not py.exists():  # before anything is made or removed
+        check_pytorch_builds(needs, opts.torch_index, progress.current)
+        needs = []
     progress.step("create the virtual environment")
     if marker and opts.force:
         progress.say(f"    --force: removing {prefix} (created by this installer)")
@@ -133,7 +146,11 @@ def run_venv(opts: Options, progress: Progress) -> Outcome:
     if lock_problems:
         if not fresh:
             progress.say("    repairing: " + "; ".join(lock_problems[:8]))
-        env = marker_environment(where, ".".join(map(str, have)))
+            # Only builds pip will fetch matter; a problem that names no package may be any.
+            named = {p.split(":", 1)[0] for p in found["locked"] if ": want " in p}
+            if all(": want " in p for p in found["locked"]):
+                needs = [n for n in needs if n[0].name in named]
+            check_pytorch_builds(needs, opts.torch_index, progress.current)
         with tempfile.TemporaryDirectory() as tmp:
             plan = venv_lock_plan(locks, env, opts.torch_index, Path(tmp))
             run_plan(plan, progress.current, progress, opts.verbose, python=lambda: py)

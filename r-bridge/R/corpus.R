@@ -127,8 +127,10 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
 #'   `face` (0, 1, ... from left to right); with `face_selection = "all"` or
 #'   `face_boxes = TRUE`, `x`, `y`, `width`, `height` and `confidence`; then
 #'   one numeric column per class (`NA` where no face was found). Rows are in
-#'   the order of the inputs, then of the frames.
-#' @seealso [corpus_scores()]
+#'   the order of the inputs, then of the frames. Its class,
+#'   `"corpus_scores"`, makes [plot()][plot.corpus_scores] draw the scores
+#'   over time, per video and per person or face.
+#' @seealso [corpus_scores()], [plot.corpus_scores()]
 #' @examples
 #' \donttest{
 #' if (python_available()) {
@@ -145,5 +147,6 @@ read_corpus <- function(output_dir) {
   for (column in intersect(c("frame", "face", "x", "y", "width", "height"), names(scores))) {
     scores[[column]] <- as.integer(scores[[column]])
   }
+  class(scores) <- c("corpus_scores", "data.frame")
   scores
 }

@@ -14,10 +14,12 @@ EMOTION_METRICS <- c("accuracy", "precision", "recall", "f1_macro", "f1_micro", 
 #' probability of each class.
 #'
 #' @section Columns:
-#' As in transforEmotion, when a named column is absent a usual alternative
-#' is used: `id_col` from `id`, `image_id` or `index`; `truth_col` from
-#' `truth`, `emo8_label`, `emotion_label` or `emotion`; `pred_col` from
-#' `pred`, `prediction` or `predicted_emotion`. When there is no prediction
+#' As in transforEmotion, when a column left at its default name is absent
+#' a usual alternative is used: `id_col` from `id`, `image_id` or `index`;
+#' `truth_col` from `truth`, `emo8_label`, `emotion_label` or `emotion`;
+#' `pred_col` from `pred`, `prediction` or `predicted_emotion`. A column
+#' named in the call (`truth_col = "label"`) must be in the data: an error
+#' names it otherwise. When there is no prediction
 #' column (or it has `NA`s) and `probs_cols` are given, the prediction is the
 #' class with the highest probability.
 #'
@@ -48,6 +50,9 @@ EMOTION_METRICS <- c("accuracy", "precision", "recall", "f1_macro", "f1_micro", 
 #'   true label (transforEmotion drops them from some counts and not others).
 #'   `na_rm = FALSE` with missing values is an error that says so, and an
 #'   empty label (an empty cell of a CSV file) counts as missing.
+#' - A column named in the call that the data lacks is an error naming it
+#'   (transforEmotion quietly evaluates a usual alternative instead); a named
+#'   `pred_col` may be absent when `probs_cols` are given, with a warning.
 #' - An unknown name in `metrics` is an error listing the known ones; so is
 #'   data with a single class throughout (give all the classes with
 #'   `classes`).
@@ -119,9 +124,14 @@ evaluate_emotions <- function(data, id_col = "id", truth_col = "truth", pred_col
   check_bool(return_plot, "return_plot")
   check_bool(na_rm, "na_rm")
 
-  data <- alias_column(data, id_col, c("id", "image_id", "index"))
-  data <- alias_column(data, truth_col, c("truth", "emo8_label", "emotion_label", "emotion"))
-  data <- alias_column(data, pred_col, c("pred", "prediction", "predicted_emotion"))
+  # transforEmotion's stand-ins apply to a column left at its default name; a column named by
+  # the caller must be there, or the wrong one would be evaluated without a word.
+  named <- c(id_col = !missing(id_col), truth_col = !missing(truth_col), pred_col = !missing(pred_col))
+  check_named_columns(data, list(id_col = id_col, truth_col = truth_col, pred_col = pred_col)[named],
+                      has_probs = !is.null(probs_cols))
+  if (!named[["id_col"]]) data <- alias_column(data, id_col, c("id", "image_id", "index"))
+  if (!named[["truth_col"]]) data <- alias_column(data, truth_col, c("truth", "emo8_label", "emotion_label", "emotion"))
+  if (!named[["pred_col"]]) data <- alias_column(data, pred_col, c("pred", "prediction", "predicted_emotion"))
   missing <- setdiff(c(id_col, truth_col), names(data))
   if (length(missing) > 0) stop("Missing required columns: ", paste(missing, collapse = ", "), call. = FALSE)
 
@@ -244,6 +254,23 @@ read_evaluation_data <- function(data) {
   }
   if (!is.data.frame(data)) stop("Data must be a data frame or path to CSV file", call. = FALSE)
   as.data.frame(data, stringsAsFactors = FALSE, optional = TRUE)
+}
+
+# Columns named explicitly (id_col, truth_col, pred_col) that the data lacks:
+# an error naming them. A named pred_col may be absent when probs_cols are
+# given (the predictions are then the most probable classes), with a warning.
+check_named_columns <- function(data, columns, has_probs) {
+  absent <- columns[!vapply(columns, function(col) col %in% names(data), logical(1))]
+  if (has_probs && "pred_col" %in% names(absent)) {
+    warning("Column \"", absent$pred_col, "\" (`pred_col`) is not in the data; the predictions are the most ",
+            "probable classes of `probs_cols`.", call. = FALSE)
+    absent$pred_col <- NULL
+  }
+  if (length(absent) == 0) return(invisible())
+  what <- paste0("\"", unlist(absent), "\" (`", names(absent), "`)", collapse = " and ")
+  arg_error("The data has no column ", what, ". Its columns are: ",
+            paste0("\"", names(data), "\"", collapse = ", "), ". Give the right name, or leave ",
+            paste0("`", names(absent), "`", collapse = " and "), " out to use transforEmotion's usual names.")
 }
 
 # transforEmotion's column aliases: when `target` is absent, copy the first

@@ -613,6 +613,176 @@ def test_selfcheck_fails_on_scores_that_are_not_probabilities(monkeypatch, capsy
     assert selfcheck.main(["--verbose"]) == 2
 
 
+# --------------------------------------------------------------------------- PyTorch's index, asked first
+
+import socket  # noqa: E402
+import time  # noqa: E402
+
+import local_http  # noqa: E402
+from installer import index_check  # noqa: E402
+
+JINA_BUILD = "torchvision-0.28.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+BASE_BUILD = "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+
+
+def _linux_cpu_needs():
+    """What the real CPU locks want from PyTorch's index on Linux x86_64, as run_venv asks."""
+    return venv_backend._pytorch_needs(_locks("cpu", True), LINUX_ENV, "cpu")
+
+
+def _project_page(*files):
+    """A PEP 503 project page, with '+' quoted as PyTorch's index writes it."""
+    links = "".join(f'<a href="/whl/cpu/{f.replace("+", "%2B")}#sha256={"0" * 64}">{f}</a><br/>\n'
+                    for f in files)
+    return local_http.file(f"<!DOCTYPE html><html><body>\n{links}</body></html>".encode(), "text/html")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed on leaving: connecting is refused
+
+
+@pytest.fixture
+def index_server():
+    running = local_http.LocalServer()
+    yield running
+    running.close()
+
+
+def test_real_locks_want_torch_and_the_jina_layers_torchvision_from_pytorch():
+    needs = _linux_cpu_needs()
+    assert [(e.name, e.version, jina) for e, jina in needs] == [
+        ("torch", "2.13.0+cpu", False), ("torchvision", "0.28.0+cpu", True)]
+    mac = markers.marker_environment("macos-arm64", "3.11.9")
+    assert venv_backend._pytorch_needs(_locks("cpu", True), mac, "cpu") == []  # PyPI has them there
+
+
+def test_reachable_index_that_lists_the_builds_passes(index_server):
+    index_server.route("/whl/cpu/torch/", _project_page("torch-2.13.0+cpu-cp311-cp311-win_amd64.whl", BASE_BUILD))
+    index_server.route("/whl/cpu/torchvision/", _project_page("torchvision-0.27.0+cpu-cp311-none-any.whl",
+                                                              JINA_BUILD))
+    index_check.check_pytorch_builds(_linux_cpu_needs(), index_server.base + "/whl/{variant}", "s",
+                                     settings=index_check.PipSettings())
+    assert index_server.requests == ["/whl/cpu/torch/", "/whl/cpu/torchvision/"]
+
+
+def test_unreachable_index_fails_at_once_naming_it_and_the_command_that_works(tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / BASE_BUILD).write_bytes(b"")  # torch from a find-links folder, as on offline machines
+    index = f"http://127.0.0.1:{_closed_port()}/whl/{{variant}}"
+    started = time.monotonic()
+    with pytest.raises(InstallError) as caught:
+        index_check.check_pytorch_builds(_linux_cpu_needs(), index, "check",
+                                         settings=index_check.PipSettings(find_links=(str(wheels),)))
+    assert time.monotonic() - started < 5
+    err = caught.value
+    assert (err.kind, err.step, err.exit_status) == ("network", "check", EXIT["network"])
+    assert index.replace("{variant}", "cpu") in err.message and "refused" in err.message
+    assert "torchvision 0.28.0+cpu, which the jina-clip-v2 layer needs" in err.message
+    assert "torch 2.13.0+cpu" not in err.message  # the find-links folder has it
+    assert "--without-jina" in err.hint and 'setup_miniconda(backend = "venv", jina = FALSE)' in err.hint
+
+
+def test_an_index_that_answers_without_the_build_does_not_count(index_server):
+    """A PyPI-only mirror (or a proxy's own page) answers, but has PyPI's torchvision only."""
+    index_server.route("/whl/cpu/torchvision/", _project_page("torchvision-0.28.0-cp311-cp311-manylinux_2_28_x86_64.whl"))
+    needs = [n for n in _linux_cpu_needs() if n[1]]
+    with pytest.raises(InstallError, match=r"lists no torchvision 0\.28\.0\+cpu") as caught:
+        index_check.check_pytorch_builds(needs, index_server.base + "/whl/{variant}", "s",
+                                         settings=index_check.PipSettings())
+    assert "--without-jina" in caught.value.hint
+
+
+def test_base_build_missing_points_to_conda_not_to_without_jina(tmp_path):
+    index = f"http://127.0.0.1:{_closed_port()}/whl/{{variant}}"
+    with pytest.raises(InstallError) as caught:
+        index_check.check_pytorch_builds(_linux_cpu_needs(), index, "s", settings=index_check.PipSettings())
+    assert "torch 2.13.0+cpu, torchvision 0.28.0+cpu, which the environment needs" in caught.value.message
+    assert "--backend conda" in caught.value.hint and "--without-jina" in caught.value.hint
+    # --torch-index-url '': pip's configuration provides them, so nothing is asked
+    index_check.check_pytorch_builds(_linux_cpu_needs(), "", "s", settings=index_check.PipSettings())
+
+
+def test_pip_configuration_is_respected(tmp_path, monkeypatch, index_server):
+    """pip's proxy carries the question; its extra index and find-links count as sources."""
+    for var in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / BASE_BUILD).write_bytes(b"")
+    config = tmp_path / "pip.conf"
+    config.write_text(f"[global]\nproxy = {index_server.base}\nfind-links = {wheels}\n"
+                      f"extra-index-url = {index_server.base}/mirror/simple\n")
+    settings = index_check.pip_settings({"PIP_CONFIG_FILE": str(config)})
+    assert settings.proxy == index_server.base and settings.find_links == (str(wheels),)
+    assert settings.indexes == (index_server.base + "/mirror/simple",)
+    # PIP_* variables win over the files, as in pip
+    assert index_check.pip_settings({"PIP_CONFIG_FILE": str(config), "PIP_PROXY": "http://other:3128"}
+                                    ).proxy == "http://other:3128"
+
+    # A host that is never looked up: the proxy is asked for the absolute address.
+    index_server.route("http://pytorch-index.test/whl/cpu/torchvision/", _project_page(JINA_BUILD))
+    index_check.check_pytorch_builds(_linux_cpu_needs(), "http://pytorch-index.test/whl/{variant}", "s",
+                                     settings=settings)
+    assert index_server.requests == ["http://pytorch-index.test/whl/cpu/torchvision/"]
+
+    # Without the proxy the index is unreachable, and pip's extra index (here through no proxy)
+    # is asked next; it has the build, so that is enough.
+    index_server.route("/mirror/simple/torchvision/", _project_page(JINA_BUILD))
+    direct = index_check.PipSettings(find_links=(str(wheels),), indexes=(index_server.base + "/mirror/simple",))
+    index_check.check_pytorch_builds(_linux_cpu_needs(), f"http://127.0.0.1:{_closed_port()}/whl/{{variant}}",
+                                     "s", settings=direct)
+    assert index_server.requests[-1] == "/mirror/simple/torchvision/"
+
+
+def test_the_check_is_bounded_in_time(index_server):
+    """An index that sends its page one byte at a time is given up on after the budget."""
+    index_server.route("/whl/cpu/torchvision/", local_http.slow_body(b"x" * 1000, interval=0.1))
+    needs = [n for n in _linux_cpu_needs() if n[1]]
+    started = time.monotonic()
+    with pytest.raises(InstallError, match="within 1 s"):
+        index_check.check_pytorch_builds(needs, index_server.base + "/whl/{variant}", "s",
+                                         settings=index_check.PipSettings(), seconds=1)
+    assert time.monotonic() - started < 4
+
+
+def test_the_check_does_not_need_ssl_to_be_importable(tmp_path):
+    """A Python started from R can load the wrong libpython, and then _ssl does not import (see
+    r-bridge/R/setup.R); --print-default-venv, which R's tests and find_python() use, must work."""
+    code = ("import sys; sys.modules['ssl'] = None; sys.path.insert(0, sys.argv[1]); import installer; "
+            "sys.exit(installer.main(['--print-default-venv']))")
+    done = subprocess.run([sys.executable, "-B", "-c", code, str(ROOT / "python")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(platforms.default_venv_path())
+
+
+@pytest.mark.skipif(sys.version_info[:2] != pip_locks.LOCK_PYTHON or platforms.platform_key() != "linux-x86_64",
+                    reason="torchvision+cpu is a PyTorch build on Linux x86_64 only")
+def test_installer_without_pytorch_index_stops_before_making_anything(tmp_path):
+    """The real command, as a user behind a PyPI-only proxy runs it: it stops in seconds with
+    the cause and the flag that works, and leaves no environment behind."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / BASE_BUILD).write_bytes(b"")
+    env = dict(os.environ, PIP_FIND_LINKS=str(wheels), PIP_INDEX_URL="", PIP_EXTRA_INDEX_URL="", PIP_PROXY="")
+    prefix = tmp_path / "venv"
+    status_file = tmp_path / "status"
+    started = time.monotonic()
+    done = run_installer("--backend", "venv", "--gpu", "cpu", "--prefix", str(prefix), "--status-file",
+                         str(status_file), "--torch-index-url", f"http://127.0.0.1:{_closed_port()}/whl/{{variant}}",
+                         env=env)
+    assert time.monotonic() - started < 20
+    assert done.returncode == EXIT["network"], done.stdout + done.stderr
+    assert "torchvision 0.28.0+cpu, which the jina-clip-v2 layer needs" in done.stderr
+    assert "--without-jina" in done.stderr and "jina = FALSE" in done.stderr
+    assert "conflicting dependencies" not in done.stderr and "pip install" not in done.stdout
+    assert not prefix.exists()
+    got = read_status(status_file)
+    assert got["kind"] == "network" and "--without-jina" in got["hint"]
+
+
 # --------------------------------------------------------------------------- venv end to end
 
 def _site_file(prefix: Path, name: str) -> Path:

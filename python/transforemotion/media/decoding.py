@@ -23,6 +23,7 @@ import numpy as np
 from ..core.errors import ArgumentError
 from ..core.messages import arg, warn
 from .images import check_local_file
+from .quiet_ffmpeg import open_capture, quiet_ffmpeg
 from .sampling import FrameIndices, frames_and_note
 
 __all__ = ["choose_frames", "open_video", "read_frames", "SEEK_GAP"]
@@ -93,14 +94,16 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
             the file holds too few frames for the request.
     """
     indices, note = frames_and_note(total_frames, fps, nframes, start, end, uniform, ffreq)
-    probe = cv2.VideoCapture(path)
+    probe = open_capture(path)
     try:
-        if not probe.isOpened() or _decodes(probe, indices[-1]):
+        with quiet_ffmpeg():  # seeking past the end of a damaged file makes FFmpeg talk
+            whole = not probe.isOpened() or _decodes(probe, indices[-1])
+            held = 0 if whole else _frames_held(probe, indices[-1])
+        if whole:
             # (A file the probe cannot open is reported by the reader that follows.)
             if note:
                 warn(note)
             return indices
-        held = _frames_held(probe, indices[-1])
     finally:
         probe.release()
     header = (f"{path} says in its header that it has {total_frames} frames, but only {held} can be decoded "
@@ -126,7 +129,7 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
 def open_video(path: str) -> Tuple[cv2.VideoCapture, int, float]:
     """Open a local video file. Returns (capture, frame count, frames per second)."""
     check_local_file(path, what="video")
-    capture = cv2.VideoCapture(path)
+    capture = open_capture(path)
     if not capture.isOpened():
         capture.release()
         raise ArgumentError(f"{path} could not be opened as a video (unknown format or damaged file).")

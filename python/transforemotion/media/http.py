@@ -8,6 +8,11 @@ Every download is bounded three ways, whatever the server does:
   the time is up, so a server that sends one byte per second (in the body
   or in the headers) cannot keep a run waiting for ever. A per-read timeout
   alone would not help there: every read returns in time.
+- in speed, by curl's low-speed rule: a transfer that has averaged under
+  ``LOW_SPEED_BYTES_PER_SECOND`` over the last ``LOW_SPEED_SECONDS`` is cut
+  then, so a drip fails in half a minute rather than at the total limit,
+  while a large download that keeps moving runs as long as it needs (up to
+  ``max_seconds``).
 - in where it may lead: only http:// and https:// addresses are fetched, and
   every redirect is checked the same way (``urllib`` on its own follows
   redirects to ftp://).
@@ -23,6 +28,7 @@ does (its resolver gives up after some seconds on its own).
 
 from __future__ import annotations
 
+import collections
 import functools
 import http.client
 import io
@@ -42,6 +48,8 @@ __all__ = [
     "MAX_DOWNLOAD_BYTES",
     "DOWNLOAD_SECONDS",
     "URL_TIMEOUT_SECONDS",
+    "LOW_SPEED_BYTES_PER_SECOND",
+    "LOW_SPEED_SECONDS",
     "is_url",
     "quote_url",
     "download",
@@ -54,6 +62,11 @@ __all__ = [
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 DOWNLOAD_SECONDS = 300
 URL_TIMEOUT_SECONDS = 30
+# curl's --speed-limit / --speed-time: slower than this on average, over this
+# long, is a server that is not really sending (headers count as nothing
+# received). Read at each download, so tests may change them.
+LOW_SPEED_BYTES_PER_SECOND = 1000
+LOW_SPEED_SECONDS = 30
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -121,27 +134,38 @@ def quote_url(url: str) -> str:
     ))
 
 
-# --- the total-time limit -----------------------------------------------------
+# --- the total-time and low-speed limits --------------------------------------
 
 class _Deadline:
-    """Shuts down every connection of one download when its time is up.
+    """Shuts down every connection of one download when its time is up, or
+    when it has been too slow for too long.
 
     The connections register their sockets as they are made (before the TLS
-    handshake, so a slow handshake is cut too); at the deadline a timer
-    thread shuts them down, which ends any read in progress at once. Each
-    socket is duplicated on registration, so the shutdown reaches the right
-    connection even if the original has been closed and its number reused.
+    handshake, so a slow handshake is cut too); a watcher thread shuts them
+    down when the time is up or the speed rule is broken, which ends any read
+    in progress at once. Each socket is duplicated on registration, so the
+    shutdown reaches the right connection even if the original has been
+    closed and its number reused. The reader adds what it receives to
+    ``received``; ``reason`` says why it was cut ("time" or "speed").
     """
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, low_speed: float = 0, low_speed_seconds: float = 0):
         self.seconds = seconds
-        self.expired = False
+        self.low_speed, self.low_speed_seconds = low_speed, low_speed_seconds
+        self.received = 0
+        self.reason: Optional[str] = None
+        self.window_bytes = 0  # what came in the window that broke the speed rule
+        self.window_seconds = 0.0
         self._ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sockets: List[socket.socket] = []
-        self._timer = threading.Timer(min(seconds, threading.TIMEOUT_MAX), self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="download-deadline", daemon=True)
+        self._thread.start()
+
+    @property
+    def expired(self) -> bool:
+        return self.reason is not None
 
     def remaining(self) -> float:
         return max(0.0, self._ends - time.monotonic())
@@ -161,14 +185,36 @@ class _Deadline:
         except OSError:
             pass  # already closed by the other side
 
-    def _expire(self) -> None:
+    def _watch(self) -> None:
+        window = self.low_speed_seconds if self.low_speed > 0 else 0
+        # Samples of (time, bytes so far); the oldest is the newest one at least a window old,
+        # so the speed is averaged over a little more than the window, never less.
+        samples = collections.deque([(time.monotonic(), 0)])
+        tick = min(1.0, window / 10) if window else threading.TIMEOUT_MAX
+        while not self._stop.wait(max(0.0, min(tick, self.remaining()))):
+            now = time.monotonic()
+            if now >= self._ends:
+                self._expire("time")
+                return
+            if not window:
+                continue
+            samples.append((now, self.received))
+            while len(samples) > 1 and now - samples[1][0] >= window:
+                samples.popleft()
+            then, before = samples[0]
+            if now - then >= window and self.received - before < self.low_speed * (now - then):
+                self.window_bytes, self.window_seconds = self.received - before, now - then
+                self._expire("speed")
+                return
+
+    def _expire(self, reason: str) -> None:
         with self._lock:
-            self.expired = True
+            self.reason = reason
             for sock in self._sockets:
                 self._shut(sock)
 
     def close(self) -> None:
-        self._timer.cancel()
+        self._stop.set()
         with self._lock:
             for sock in self._sockets:
                 sock.close()
@@ -283,10 +329,18 @@ def download(url: str, out: BinaryIO, max_bytes: int, timeout: float = URL_TIMEO
     if not max_seconds > 0 or not max_bytes > 0:
         raise ArgumentError(f"max_seconds and max_bytes must be positive; got {max_seconds!r} and {max_bytes!r}.")
     address = quote_url(url)
-    deadline = _Deadline(max_seconds)
+    deadline = _Deadline(max_seconds, LOW_SPEED_BYTES_PER_SECOND, LOW_SPEED_SECONDS)
     written = 0
 
     def too_slow() -> ValueError:
+        if deadline.reason == "speed":
+            return ValueError(
+                f"Downloading {url} was stopped: it received {deadline.window_bytes:,} bytes in the last "
+                f"{deadline.window_seconds:.0f} s ({written:,} bytes in all), under the "
+                f"{LOW_SPEED_BYTES_PER_SECOND:,} bytes per second a transfer must keep up over "
+                f"{LOW_SPEED_SECONDS:g} s. The server is sending too slowly or has stalled; try again later, "
+                "or download the file yourself (for example in a browser) and pass its path."
+            )
         return ValueError(
             f"Downloading {url} took longer than {max_seconds:g} s ({_megabytes(written)} received), so it was "
             "stopped. The server is too slow or does not answer; download the file yourself (for example in a "
@@ -311,6 +365,7 @@ def download(url: str, out: BinaryIO, max_bytes: int, timeout: float = URL_TIMEO
                 if not chunk:
                     break
                 written += len(chunk)
+                deadline.received = written
                 if written > max_bytes:
                     raise ArgumentError(f"{url} is larger than {limit}; download stopped. "
                                      "Download it yourself and pass the file.")

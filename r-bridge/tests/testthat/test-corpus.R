@@ -35,6 +35,7 @@ test_that("corpus_scores scores videos and images; read_corpus gives video_score
   expect_identical(units$status, rep("scored", 3))
 
   expect_no_warning(scores <- read_corpus(out))
+  expect_s3_class(scores, c("corpus_scores", "data.frame"), exact = TRUE)
   expect_identical(names(scores), c("source", "frame", "time", classes))
   expect_identical(scores$source, c(rep("clip.avi", 6), "face.jpg"))
   expect_identical(scores$frame, c(seq(0L, 25L, by = 5L), NA))
@@ -44,6 +45,11 @@ test_that("corpus_scores scores videos and images; read_corpus gives video_score
                                          local_model_path = tiny_model()))
   expect_equal(as.matrix(scores[1:6, classes]), as.matrix(video), ignore_attr = TRUE, tolerance = 1e-6)
   expect_equal(scores$time[1:6], attr(video, "time"))
+  # plot() draws the video's scores over time (not a scatter-plot matrix); the image has no time
+  panels <- panels_drawn(function() expect_invisible(plot(scores)))
+  expect_equal(vapply(panels, `[[`, "", "main"), "clip.avi")
+  expect_equal(panels[[1]]$at, attr(video, "time"))
+  expect_equal(unname(panels[[1]]$scores), unname(as.matrix(video)), tolerance = 1e-6)
 
   # The same call again skips everything; changing the classes is refused with a Python message.
   again <- corpus_scores(folder, classes, out, nframes = 6, ffreq = 5, unit_size = 4,

@@ -75,6 +75,18 @@ test_that("evaluate_emotions reports bad input as transforEmotion does", {
                "\"kappa\"")
 })
 
+test_that("evaluate_emotions names a column given by name that the data lacks", {
+  # transforEmotion's stand-ins (truth, pred, emotion ...) are there, but were not asked for.
+  data <- data.frame(id = 1:3, truth = c("joy", "anger", "joy"), pred = c("joy", "joy", "joy"),
+                     emotion = c("joy", "fear", "joy"))
+  expect_error(evaluate_emotions(data, truth_col = "labelx", pred_col = "predx"),
+               "no column \"labelx\" \\(`truth_col`\\) and \"predx\" \\(`pred_col`\\)",
+               class = "transforemotion_argument_error")
+  expect_error(evaluate_emotions(data, truth_col = "labelx"),
+               "Its columns are: \"id\", \"truth\", \"pred\", \"emotion\"")
+  expect_error(evaluate_emotions(data, id_col = "image"), "\"image\" \\(`id_col`\\)")
+})
+
 # --- with Python -------------------------------------------------------------------
 
 test_that("evaluate_scores matches the hand-worked example and counts left-out rows", {
@@ -197,6 +209,20 @@ test_that("evaluate_emotions fills in predictions from probabilities with class 
   expect_equal(kept$summary$n_instances, 6L)
   expect_error(evaluate_emotions(with_na, na_rm = FALSE), "2 rows have a missing")
   expect_error(evaluate_emotions(with_na[1:6, ], classes = c("joy", "anger")), "Predicted labels not among the classes: \"fear\"")
+})
+
+test_that("a pred_col given by name but absent gives way to the probabilities, with a warning", {
+  skip_if_no_python()
+  data <- data.frame(id = 1:6, truth = six_truth, pred = rep("joy", 6), prob_joy = six_rows()$joy,
+                     prob_anger = six_rows()$anger, prob_fear = six_rows()$fear)
+  expect_warning(result <- evaluate_emotions(data, pred_col = "predx",
+                                             probs_cols = c("prob_joy", "prob_anger", "prob_fear")),
+                 "\"predx\" \\(`pred_col`\\) is not in the data")
+  expect_equal(result$accuracy, 4 / 6) # the most probable classes, not the `pred` column (2 / 6)
+  # left at its default, pred_col still finds transforEmotion's stand-in
+  data$prediction <- data$pred
+  data$pred <- NULL
+  expect_equal(evaluate_emotions(data)$accuracy, 2 / 6)
 })
 
 test_that("evaluate_emotions reads a CSV file", {

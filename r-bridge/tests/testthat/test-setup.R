@@ -82,3 +82,27 @@ test_that("a failed set-up names the step, the kind of failure and what to do", 
   )
   expect_identical(readLines(blocker), "not a folder")
 })
+
+test_that("without PyTorch's index, setup stops at once, says jina = FALSE and makes nothing", {
+  skip_if_no_python()
+  skip_if_not(identical(R.version$os, "linux-gnu") && identical(R.version$arch, "x86_64"),
+              "torchvision+cpu comes from PyTorch's index on Linux x86_64 only")
+  # pip finds torch in a find-links folder (as on offline machines) and nothing else anywhere.
+  wheels <- tempfile("wheels-")
+  dir.create(wheels)
+  file.create(file.path(wheels, "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"))
+  pip <- c(PIP_FIND_LINKS = wheels, PIP_INDEX_URL = "", PIP_EXTRA_INDEX_URL = "", PIP_PROXY = "")
+  old <- Sys.getenv(names(pip), unset = NA, names = TRUE)
+  do.call(Sys.setenv, as.list(pip))
+  on.exit(for (k in names(pip)) if (is.na(old[[k]])) Sys.unsetenv(k) else do.call(Sys.setenv, as.list(old[k])))
+  prefix <- file.path(tempfile("no-index-"), "venv")
+  started <- Sys.time()
+  err <- expect_error(suppressMessages(setup_miniconda(
+    backend = "venv", prefix = prefix, force = FALSE, python = test_python, gpu = "cpu", jina = TRUE,
+    shQuote("--torch-index-url=http://127.0.0.1:9/whl/{variant}")  # a closed port: PyTorch's index out of reach
+  )))
+  expect_lt(as.numeric(difftime(Sys.time(), started, units = "secs")), 60)
+  expect_match(conditionMessage(err), "(network)", fixed = TRUE)
+  expect_match(conditionMessage(err), "setup_miniconda(backend = \"venv\", jina = FALSE)", fixed = TRUE)
+  expect_false(dir.exists(prefix))
+})
