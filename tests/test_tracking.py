@@ -110,6 +110,21 @@ def test_person_hidden_behind_another_while_crossing():
     assert tracker.persons_seen == 2
 
 
+def test_face_in_front_stays_with_the_person_seen_a_moment_ago():
+    # A stands at x = 300; B walks in front of A (20 pixels a sampled frame), hiding A from frame 7 on,
+    # and stops right in front of A at frame 10. B's face is then exactly where hidden A was predicted
+    # to be, and a little behind where B's own walk predicted B: it must stay B's.
+    frames = []
+    for t in range(20):
+        frame = [("B", box(max(500 - 20 * t, 300), 240))]
+        if t < 7:
+            frame.insert(0, ("A", box(300, 240)))
+        frames.append(frame)
+    truth, ids, tracker = run(frames)
+    assert identity_switches(truth, ids) == 0
+    assert tracker.persons_seen == 2
+
+
 def test_long_occlusion_needs_appearance():
     # hidden for 15 sampled frames, longer than motion is trusted (max_predict_frames=10)
     frames = [[(p, b) for p, b in f if not (p == "A" and 14 <= i < 29)] for i, f in enumerate(crossing(45, 10))]
