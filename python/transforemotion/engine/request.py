@@ -14,7 +14,7 @@ from ..core.checks import (check_choice, check_classes, check_flag, resolve_batc
                            resolve_progress)
 from ..core.errors import ArgumentError
 from ..core.messages import arg
-from ..faces import FACE_SELECTIONS
+from ..faces import FACE_SELECTIONS, resolve_face_backend
 from ..models import ModelSource, check_requirements, load_model, resolve_model, resolve_templates
 
 __all__ = ["ScoringPlan", "ScoringRequest", "scoring_request"]
@@ -32,6 +32,10 @@ class ScoringPlan:
     keep_embeddings: bool = False
     # Threads that find and crop faces beside the model (1: the reader thread does it itself).
     face_workers: int = 1
+    # "opencv" (picture by picture, in face_workers threads) or "torch" (chunks of pictures searched together on
+    # face_device, the model's device); see faces.backends.
+    face_backend: str = "opencv"
+    face_device: Optional[str] = None
 
 
 
@@ -65,5 +69,6 @@ def scoring_request(classes, face_selection, model, local_model_path, face_boxes
     # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
     runs_on = check_requirements(source, device)
     workers = resolve_face_workers(face_workers, runs_on.type, face_selection)
-    plan = ScoringPlan(tuple(labels), face_selection, batch_size, templates, face_workers=workers)
+    plan = ScoringPlan(tuple(labels), face_selection, batch_size, templates, face_workers=workers,
+                       face_backend=resolve_face_backend("auto", runs_on.type), face_device=str(runs_on))
     return ScoringRequest(plan, source, device, face_boxes, resolve_progress(progress))

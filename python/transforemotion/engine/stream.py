@@ -11,6 +11,7 @@ box and the detector's confidence, and what was skipped and why.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..core.checks import usable_cores
 from ..core.messages import missing_value, warn
-from ..faces import choose_faces, crop_face
+from ..faces import choose_faces, choose_faces_batch, crop_face
 from ..models import VisionLanguageModel
 from .request import ScoringPlan
 
@@ -121,12 +122,14 @@ def _join_embeddings(blocks: Sequence[Rows]) -> Optional[np.ndarray]:
 _Target = Tuple[int, Optional[np.ndarray], Optional[np.ndarray], str]
 
 
-def _targets(picture: Picture, face_selection: str) -> List[_Target]:
+def _targets(picture: Picture, face_selection: str, boxes: Optional[np.ndarray] = None) -> List[_Target]:
+    """What to embed for one picture; ``boxes`` are its chosen faces when a batched search found them already."""
     if picture.image is None:
         return [(-1, None, None, UNREADABLE)]
     if face_selection == "none":
         return [(-1, None, picture.image, SCORED)]
-    boxes = choose_faces(picture.image, face_selection)
+    if boxes is None:
+        boxes = choose_faces(picture.image, face_selection)
     if not len(boxes):
         return [(-1, None, None, NO_FACE)]
     numbered = face_selection == "all"
@@ -224,9 +227,11 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
 
     def read():
         try:
-            for picture in pictures:
-                targets = (_targets(picture, plan.face_selection) if pool is None
-                           else pool.submit(_targets, picture, plan.face_selection))
+            for picture, boxes in _with_batched_faces(pictures, plan):
+                if boxes is not None or pool is None:
+                    targets = _targets(picture, plan.face_selection, boxes)
+                else:
+                    targets = pool.submit(_targets, picture, plan.face_selection)
                 if not put((picture.key, picture.error, targets)):
                     return
             put(_END)
@@ -272,6 +277,24 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
             reader.join()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _with_batched_faces(pictures: Iterable[Picture], plan: ScoringPlan) -> Iterator[Tuple[Picture, Optional[np.ndarray]]]:
+    """Each picture with its chosen faces, found a chunk of pictures at a time by the torch backend; with the
+    OpenCV backend (or no face search) the faces are left to :func:`_targets` (None)."""
+    if plan.face_backend != "torch" or plan.face_selection == "none":
+        for picture in pictures:
+            yield picture, None
+        return
+    iterator = iter(pictures)
+    while True:
+        chunk = list(itertools.islice(iterator, plan.batch_size))
+        if not chunk:
+            return
+        readable = [p.image for p in chunk if p.image is not None]
+        found = iter(choose_faces_batch(readable, plan.face_selection, "torch", plan.face_device) if readable else [])
+        for picture in chunk:
+            yield picture, (next(found) if picture.image is not None else None)
 
 
 def _take_batch(pending: list, batch_size: int) -> Tuple[list, list]:
