@@ -77,7 +77,8 @@ POOL_PADDINGS = ("end", "start")
 # Frames are searched this many search-picture pixels at a time, which
 # bounds memory: the largest temporaries are P-net's first layer (10 float32
 # values a pixel) and the running sums of the pictures (12 bytes a pixel).
-# On a GPU, 2**24 is about 55 frames of 640x480 or 18 of 1280x720 (~1 GB).
+# On a GPU, 2**24 is about 55 frames of 640x480 or 18 of 1280x720, and
+# a few GB at the peak (estimated from the tensors' sizes, not measured).
 # On the CPU, larger batches only fall out of the caches: a few frames at a
 # time were fastest (bench/bench_faces_torch.py).
 MAX_PIXELS = {"cpu": 2**21, "other": 2**24}
@@ -440,7 +441,8 @@ class _Sums:
     def __init__(self, pixels: torch.Tensor, device: torch.device):
         n, c, X, Y = pixels.shape
         table = torch.zeros(n, X + 1, Y + 1, c, dtype=torch.int32, device=device)
-        table[:, 1:, 1:] = pixels.to(device).permute(0, 2, 3, 1).to(torch.int32).cumsum(1).cumsum(2)
+        values = pixels.to(device).permute(0, 2, 3, 1)
+        table[:, 1:, 1:] = values.cumsum(1, dtype=torch.int32).cumsum(2, dtype=torch.int32)
         self.table = table.view(-1, c)
         self.X, self.Y = X, Y
         self.device = device
