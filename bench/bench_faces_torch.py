@@ -43,23 +43,13 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import face_corpus  # noqa: E402
+from bench_faces import best_of  # noqa: E402
 from transforemotion import faces  # noqa: E402
 from transforemotion.mtcnn_torch import TorchMTCNN  # noqa: E402
 
 
 def in_batches(items, size):
     return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def best_of(repeats, clock, calls):
-    """Best time of each call, in seconds, running them in turn ``repeats`` times."""
-    best = [float("inf")] * len(calls)
-    for _ in range(repeats):
-        for i, call in enumerate(calls):
-            start = clock()
-            call()
-            best[i] = min(best[i], clock() - start)
-    return best
 
 
 def main(argv=None):
@@ -116,7 +106,7 @@ def main(argv=None):
                     torch_search(batch)
             calls = [lambda: [opencv_search(rgb) for rgb in pictures]]
             calls += [lambda b=b: [torch_search(batch) for batch in in_batches(pictures, b)] for b in args.batch]
-            times = best_of(args.repeats, clock, calls)
+            times = best_of(args.repeats, clock, *calls)
             theirs = sum(len(opencv_search(rgb)) for rgb in pictures)
             ours = sum(len(found) for batch in in_batches(pictures, max(args.batch)) for found in torch_search(batch))
             rate = [len(pictures) / t for t in times]

@@ -67,7 +67,7 @@ from torch import nn
 from . import faces
 from .messages import arg, value
 
-__all__ = ["TorchMTCNN", "torch_mtcnn", "batched_nms", "opencv_pool_padding", "POOL_PADDINGS"]
+__all__ = ["TorchMTCNN", "torch_mtcnn", "batched_nms", "opencv_pool_padding", "read_onnx_initializers", "POOL_PADDINGS"]
 
 # Where R- and O-net's first max-pooling pads its input: "end" as in the ONNX
 # files (and the original Caffe networks, OpenCV 4 and ONNX Runtime), "start"
