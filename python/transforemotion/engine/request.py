@@ -29,6 +29,8 @@ class ScoringPlan:
     templates: Optional[Tuple[str, ...]] = None
     # Keep each row's image embedding in the joined result (score_all); the stream yields them per batch anyway.
     keep_embeddings: bool = False
+    # Give each face an appearance vector for the person tracker (video with face_selection="all").
+    appearance: bool = False
 
 
 

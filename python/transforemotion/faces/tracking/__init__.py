@@ -108,14 +108,16 @@ Modules
   tracker over score rows (one row per face, rows of one frame together);
   :func:`most_seen_persons` keeps the ``persons=N`` people seen most often;
   :func:`person_gaps` lists the sampled frames between a person's first and
-  last appearance where they have no row; :func:`check_person_names` and
+  last appearance where they have no row, and :func:`person_rows` plans a
+  result's rows by person (gaps filled); :func:`check_person_names` and
   :func:`name_persons` turn ids into names.
 """
 
 from .appearance import DESCRIPTOR_SIZE, face_descriptor
 from .assignment import linear_sum_assignment
-from .rows import NO_PERSON, check_person_names, most_seen_persons, name_persons, person_gaps, track_rows
+from .rows import (NO_PERSON, check_person_names, most_seen_persons, name_persons, person_gaps, person_rows,
+                   track_rows)
 from .tracker import PersonTracker
 
 __all__ = ["PersonTracker", "face_descriptor", "DESCRIPTOR_SIZE", "linear_sum_assignment", "track_rows",
-           "most_seen_persons", "person_gaps", "check_person_names", "name_persons", "NO_PERSON"]
+           "most_seen_persons", "person_gaps", "person_rows", "check_person_names", "name_persons", "NO_PERSON"]

@@ -4,7 +4,7 @@ often (``persons=``), list the frames a person is missing from, and give ids nam
 from __future__ import annotations
 
 import numbers
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -12,7 +12,8 @@ from ...core.errors import ArgumentError
 from ...core.messages import arg, value, warn
 from .tracker import PersonTracker
 
-__all__ = ["NO_PERSON", "track_rows", "most_seen_persons", "person_gaps", "check_person_names", "name_persons"]
+__all__ = ["NO_PERSON", "track_rows", "most_seen_persons", "person_gaps", "person_rows", "check_person_names",
+           "name_persons"]
 
 # The person id of a row without a face.
 NO_PERSON = -1
@@ -116,6 +117,70 @@ def person_gaps(frames, person_ids, sampled=None) -> Dict[int, np.ndarray]:
         span = universe[(universe >= seen[0]) & (universe <= seen[-1])]
         gaps[int(person)] = span[~np.isin(span, seen)]
     return gaps
+
+
+def person_rows(frames, person_ids, persons: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of a result by person: which to keep, and where a person missing from a frame gets a row.
+
+    Args:
+        frames: (rows,) the sampled frame of each row; the rows of one frame
+            next to each other, frames in order (a change of value starts
+            the next frame).
+        person_ids: (rows,) each row's person (:data:`NO_PERSON` for a row
+            without a face: a frame where none was found or that could not
+            be read).
+        persons: keep only this many people, those with the most rows
+            (:func:`most_seen_persons`); None keeps everyone.
+
+    Returns:
+        (source, blank, person), one entry per row of the new result:
+        ``source`` is the row it copies (for a blank row, a row of the same
+        frame, whose frame and time it takes), ``blank`` is True where its
+        face columns and scores are missing, and ``person`` its person id.
+
+    Within each frame: the face rows of the people kept, in their order;
+    then a blank row for each person kept who has rows before and after
+    this frame but none in it (by id). A frame left with no row at all
+    keeps one row without a person (its old one, or a blank one), so that
+    every sampled frame still has a row.
+    """
+    frames = np.asarray(frames)
+    ids = _person_array("person_ids", person_ids)
+    if frames.ndim != 1 or len(frames) != len(ids):
+        raise ArgumentError(f"{arg('frames')} and {arg('person_ids')} must have one value per row; got "
+                            f"{len(frames)} and {len(ids)}.")
+    if not len(ids):
+        return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64)
+    people = np.unique(ids[ids != NO_PERSON]) if persons is None else most_seen_persons(ids, persons)
+    kept = (ids != NO_PERSON) & np.isin(ids, people)
+    starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
+    group = np.cumsum(np.r_[True, frames[1:] != frames[:-1]]) - 1
+    # Each kept person's first and last frame (as frame numbers 0, 1, ... of this result).
+    first = {int(p): int(g) for p, g in zip(ids[kept][::-1], group[kept][::-1])}
+    last = {int(p): int(g) for p, g in zip(ids[kept], group[kept])}
+    arrive: Dict[int, List[int]] = {}
+    for p, g in first.items():
+        arrive.setdefault(g, []).append(p)
+    source: List[int] = []
+    blank: List[bool] = []
+    person: List[int] = []
+    active: set = set()
+    for g, start in enumerate(starts):
+        stop = starts[g + 1] if g + 1 < len(starts) else len(ids)
+        active.update(arrive.get(g, ()))
+        faces = [r for r in range(start, stop) if kept[r]]
+        missing = sorted(active - {int(ids[r]) for r in faces})
+        if faces or missing:
+            source += faces + [start] * len(missing)
+            blank += [False] * len(faces) + [True] * len(missing)
+            person += [int(ids[r]) for r in faces] + missing
+        else:
+            without = [r for r in range(start, stop) if ids[r] == NO_PERSON]
+            source.append(without[0] if without else start)
+            blank.append(not without)
+            person.append(NO_PERSON)
+        active -= {p for p in active if last[p] == g}
+    return np.asarray(source, np.int64), np.asarray(blank, bool), np.asarray(person, np.int64)
 
 
 def check_person_names(person_names: Union[Mapping[int, str], Sequence[str]]) -> Dict[int, str]:
