@@ -178,7 +178,7 @@ def test_real_film_people_are_stable_within_shots_and_never_merged(tmp_path, tin
     for i in faces:
         holders.setdefault(result["person"][i], set()).add(megamind_person(result["frame"][i], result["width"][i]))
     assert all(len(h) == 1 for h in holders.values()), holders  # no id for two people
-    assert len(holders) <= 4
+    assert len(holders) == 3  # one id for each of the three people, across the cuts
     for first, last in MEGAMIND_SHOTS:  # within a shot, the same people from sampled frame to sampled frame
         ids = {result["frame"][i]: set() for i in faces if first <= result["frame"][i] <= last}
         for i in faces:
@@ -256,3 +256,25 @@ def test_plot_draws_one_panel_per_person_over_a_shared_time_axis(two_scored):
         x, y = walker.get_lines()[0].get_data()
         assert np.isnan(np.asarray(y, float)[(x >= 96 / 25) & (x < 112 / 25)]).all()
         plt.close(ax.figure)
+
+
+def test_command_line_vad_and_corpus_take_the_person_flags(face_video, tiny_model, tmp_path, capsys):
+    out = tmp_path / "vad.csv"
+    code = cli_main(["vad", face_video, "--dimensions", "valence", "--face-selection", "all", "--nframes", "3",
+                     "--ffreq", "10", "--persons", "1", "--person-names", "solo", "--local-model-path", tiny_model,
+                     "--quiet", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    lines = out.read_text().splitlines()
+    assert lines[0].split(",")[:4] == ["frame", "time", "person", "face"]
+    assert [line.split(",")[2] for line in lines[1:]] == ["solo"] * 3
+    table = tmp_path / "corpus.csv"
+    code = cli_main(["corpus", face_video, "--classes", *CLASSES, "--output-dir", str(tmp_path / "corpus"),
+                     "--face-selection", "all", "--nframes", "3", "--ffreq", "10", "--persons", "1",
+                     "--local-model-path", tiny_model, "--quiet", "-o", str(table)])
+    assert code == 0, capsys.readouterr().err
+    lines = table.read_text().splitlines()
+    assert lines[0].split(",")[:5] == ["source", "frame", "time", "person", "face"]
+    assert [line.split(",")[3] for line in lines[1:]] == ["0"] * 3
+    code = cli_main(["corpus", face_video, "--classes", *CLASSES, "--output-dir", str(tmp_path / "other"),
+                     "--persons", "1", "--local-model-path", tiny_model])
+    assert code == 2 and "--face-selection all" in capsys.readouterr().err
