@@ -17,7 +17,7 @@ from .corpus import read_corpus, score_corpus
 from .evaluation import evaluate_dir, evaluate_scores
 from .models import TEMPLATE_SETS, list_vision_models, register_vision_model
 from .plotting import plot_confusion, plot_scores
-from .vad import map_discrete_to_vad, vad_scores
+from .vad import map_discrete_to_vad, vad_corpus, vad_scores
 
 __version__ = "0.1.0"
 
@@ -26,6 +26,7 @@ __all__ = [
     "image_scores_dir",
     "video_scores",
     "vad_scores",
+    "vad_corpus",
     "map_discrete_to_vad",
     "score_corpus",
     "read_corpus",

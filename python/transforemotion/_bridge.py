@@ -46,6 +46,8 @@ def signature_of(function) -> Dict[str, list]:
     """Argument names, whether each is required, and the defaults, for the R package's drift test."""
     names, required, defaults = [], [], []
     for name, parameter in inspect.signature(function).parameters.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue  # R's `...`, which the drift test leaves out on its side too
         default = parameter.default
         names.append(name)
         required.append(default is inspect.Parameter.empty)

@@ -196,8 +196,11 @@ def _add_corpus_command(commands) -> None:
                      help="Ray: GPUs per worker (default: 1 where the cluster has GPUs, else 0)")
     sub.add_argument("--cpus-per-worker", type=float, default=1, metavar="N",
                      help="Ray: CPUs reserved per worker and its thread count; 0.5 on machines with few cores")
+    sub.add_argument("--vad", action="store_true",
+                     help="valence, arousal and dominance instead of --classes (as `transforemotion vad`)")
+    _add_vad_label_options(sub)
     _add_person_options(sub, names=False)
-    _add_scoring_options(sub)
+    _add_scoring_options(sub, classes_required=False)
 
 
 def _templates(args):
@@ -244,25 +247,27 @@ def run_corpus(args) -> Dict[str, list]:
     """Score the corpus into --output-dir (skipping what is finished), then return all its scores."""
     kwargs = {} if args.nframes is None else {"nframes": args.nframes}
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
-    corpus.score_corpus(
-        inputs, args.classes, args.output_dir, engine=args.engine, ffreq=args.ffreq, uniform=args.uniform,
-        start=args.start, end=args.end, recursive=args.recursive, unit_size=args.unit_size,
-        overwrite=args.overwrite, address=args.address, workers=args.workers,
-        gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, persons=args.persons,
-        **kwargs, **_scoring_kwargs(args))
+    kwargs.update(engine=args.engine, ffreq=args.ffreq, uniform=args.uniform, start=args.start, end=args.end,
+                  recursive=args.recursive, unit_size=args.unit_size, overwrite=args.overwrite, address=args.address,
+                  workers=args.workers, gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
+                  persons=args.persons, **_scoring_kwargs(args))
+    if args.vad:
+        from .vad import vad_corpus
+
+        if args.classes:
+            raise ArgumentError("--vad scores the pole descriptions of --dimensions; leave out --classes.")
+        return vad_corpus(inputs, args.output_dir, dimensions=args.dimensions, label_type=args.label_type,
+                          custom_labels=_custom_labels(args.custom_labels), **kwargs)
+    if not args.classes:
+        raise ArgumentError("--classes is required: two or more labels, e.g. --classes joy anger (or --vad for "
+                            "valence, arousal and dominance).")
+    corpus.score_corpus(inputs, args.classes, args.output_dir, **kwargs)
     return corpus.read_corpus(args.output_dir)
 
 
-def _add_vad_command(commands) -> None:
+def _add_vad_label_options(sub) -> None:
     from .vad.labels import DIMENSIONS, LABEL_TYPES
 
-    sub = commands.add_parser(
-        "vad", formatter_class=_Formatter,
-        help="valence, arousal and dominance of faces in images, folders of images, or a video (zero-shot, as "
-             "transforEmotion's vad_scores)")
-    sub.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, URLs or folders; or one video")
-    sub.add_argument("--input-type", default="auto", choices=("auto", "image", "video"),
-                     help="auto: judged by the extension (an http(s) link not naming an image file is a video)")
     sub.add_argument("--dimensions", nargs="+", default=list(DIMENSIONS), choices=DIMENSIONS, metavar="DIMENSION",
                      help=f"one or more of {', '.join(DIMENSIONS)}")
     sub.add_argument("--label-type", default="definitional", choices=LABEL_TYPES,
@@ -270,6 +275,17 @@ def _add_vad_command(commands) -> None:
     sub.add_argument("--custom-labels", default=None, metavar="JSON",
                      help='with --label-type custom: a JSON file or text, e.g. \'{"valence": {"positive": "a happy '
                           'face", "negative": "a sad face"}}\'; arousal and dominance poles are "high" and "low"')
+
+
+def _add_vad_command(commands) -> None:
+    sub = commands.add_parser(
+        "vad", formatter_class=_Formatter,
+        help="valence, arousal and dominance of faces in images, folders of images, or a video (zero-shot, as "
+             "transforEmotion's vad_scores)")
+    sub.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, URLs or folders; or one video")
+    sub.add_argument("--input-type", default="auto", choices=("auto", "image", "video"),
+                     help="auto: judged by the extension (an http(s) link not naming an image file is a video)")
+    _add_vad_label_options(sub)
     sub.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
                      help="regular expression for the file names taken from folders (ignoring case)")
     sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")

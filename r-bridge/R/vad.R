@@ -84,7 +84,7 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
                        label_type = "definitional", custom_labels = NULL, model = "auto", ...,
                        face_selection = "largest", local_model_path = NULL, face_boxes = FALSE,
                        templates = NULL, batch_size = NULL, device = NULL, progress = NULL,
-                       pattern = "\\.(jpg|jpeg|png|bmp)$", recursive = FALSE,
+                       pattern = image_pattern(), recursive = FALSE,
                        nframes = 100, start = 0, end = -1, uniform = FALSE, ffreq = 15, timestamps = FALSE,
                        save_video = FALSE, save_frames = FALSE, save_dir = "temp/", video_name = "temp",
                        persons = NULL, person_names = NULL) {
@@ -223,6 +223,59 @@ map_discrete_to_vad <- function(results, mapping = "nrc_vad", weighted = TRUE, c
     class(vad) <- c("video_scores", "data.frame")
   }
   vad
+}
+
+#' Valence, arousal and dominance of a whole corpus, resumably
+#'
+#' Scores a corpus of videos and images as [corpus_scores()] does (every
+#' finished unit saved at once in `output_dir`; run the same call again to
+#' finish a stopped run), against the pole descriptions of `dimensions`, and
+#' returns each dimension as the contrast of its two poles, as
+#' [vad_scores()] does for one input. Calling it again on a finished folder
+#' scores nothing and returns the table.
+#'
+#' @param inputs,output_dir As in [corpus_scores()].
+#' @param dimensions,label_type,custom_labels As in [vad_scores()].
+#' @param ... Other options of [corpus_scores()], by name: `nframes`,
+#'   `ffreq`, `face_selection`, `engine`, `model`, `local_model_path`,
+#'   `templates`, and so on.
+#' @returns A `data.frame` as [read_corpus()] gives it, with one column per
+#'   dimension (the probability of the high pole against the low one) in
+#'   place of the pole descriptions; class `"corpus_scores"`, so that
+#'   [plot()][plot.corpus_scores] draws it over time.
+#' @seealso [vad_scores()], [corpus_scores()]
+#' @examples
+#' \donttest{
+#' if (python_available()) {
+#'   folder <- system.file("extdata", package = "transforEmotionBridge")
+#'   corpus_vad_scores(folder, tempfile("vad-"), dimensions = "valence",
+#'                     local_model_path = tiny_clip_model())
+#' }
+#' }
+#' @export
+corpus_vad_scores <- function(inputs, output_dir, dimensions = c("valence", "arousal", "dominance"),
+                              label_type = "definitional", custom_labels = NULL, ...) {
+  options <- list(...)
+  if (length(options) > 0 && (is.null(names(options)) || any(names(options) == ""))) {
+    arg_error("Options in `...` go to corpus_scores() and must be named, for example nframes = 50.")
+  }
+  if (!is.null(options$templates)) options$templates <- as.list(options$templates)
+  if (!is.null(options$local_model_path)) options$local_model_path <- path.expand(options$local_model_path)
+  if (!is.character(dimensions) || length(dimensions) == 0 || anyNA(dimensions)) {
+    arg_error("`dimensions` must be one or more of valence, arousal, dominance; got ", describe(dimensions), ".")
+  }
+  result <- do.call(py_call, c(list(
+    "vad_corpus",
+    inputs = check_inputs(inputs), output_dir = path.expand(check_string(output_dir, "output_dir")),
+    dimensions = as.list(dimensions), label_type = check_string(label_type, "label_type"),
+    custom_labels = custom_labels
+  ), options))
+  scores <- as_scores_frame(result, required = c("frame", "time"))
+  for (column in intersect(c("frame", "person", "face", "x", "y", "width", "height"), names(scores))) {
+    scores[[column]] <- as.integer(scores[[column]])
+  }
+  class(scores) <- c("corpus_scores", "data.frame")
+  scores
 }
 
 # A data frame as a Python dict of lists: numbers as doubles, so that NA

@@ -32,6 +32,8 @@ __all__ = [
     "MISSING_TEXTS",
     "resolve_batch_size",
     "resolve_progress",
+    "resolve_face_workers",
+    "usable_cores",
     "DEFAULT_BATCH_SIZE",
     "MAX_BATCH_SIZE",
 ]
@@ -157,6 +159,47 @@ def resolve_batch_size(batch_size=None) -> int:
             f"{arg('batch_size', DEFAULT_BATCH_SIZE)}."
         )
     return size
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity, e.g. a cluster job's share), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+# A face-finding thread per picture in flight beyond this helps no machine we know of: the model, one
+# decoder and the queue between them set the pace long before.
+MAX_FACE_WORKERS = 64
+
+
+def resolve_face_workers(face_workers=None, device_type: str = "cpu", face_selection: str = "largest") -> int:
+    """How many threads find faces: ``face_workers``, else ``TRANSFOREMOTION_FACE_WORKERS``, else automatic.
+
+    Automatic: one where no face is looked for (``face_selection="none"``);
+    beside a GPU every core but one, since the GPU leaves the CPU to the face
+    search; on a CPU a quarter of the cores (at least one), the rest stay
+    with the model, whose threads the stream lowers to match (two cores: one
+    thread finds faces, as before this option existed).
+    """
+    if face_workers is not None:
+        return check_count("face_workers", face_workers, 1, MAX_FACE_WORKERS)
+    raw = os.environ.get("TRANSFOREMOTION_FACE_WORKERS", "").strip()
+    if raw:
+        try:
+            count = int(raw)
+        except ValueError:
+            count = 0
+        if not 1 <= count <= MAX_FACE_WORKERS:
+            raise ArgumentError(f"The environment variable TRANSFOREMOTION_FACE_WORKERS is {raw!r}; it must be a whole "
+                                f"number from 1 to {MAX_FACE_WORKERS} (threads that find faces). Unset it to choose "
+                                "automatically.")
+        return count
+    if face_selection == "none":
+        return 1
+    cores = usable_cores()
+    return max(1, cores - 1) if device_type != "cpu" else max(1, cores // 4)
 
 
 def resolve_progress(progress=None) -> bool:

@@ -41,12 +41,13 @@ _CLI_NAMES = {
 }
 
 # What to call a public function in each language (R's corpus function has its own name).
-_R_FUNCTIONS = {"score_corpus": "corpus_scores"}
+_R_FUNCTIONS = {"score_corpus": "corpus_scores", "vad_corpus": "corpus_vad_scores"}
 _CLI_COMMANDS = {
     "image_scores": "transforemotion image",
     "image_scores_dir": "transforemotion image",
     "video_scores": "transforemotion video",
     "vad_scores": "transforemotion vad",
+    "vad_corpus": "transforemotion corpus --vad",
     "score_corpus": "transforemotion corpus",
     "read_corpus": "transforemotion corpus",
     "list_vision_models": "transforemotion models",

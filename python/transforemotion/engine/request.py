@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ..core.checks import check_choice, check_classes, check_flag, resolve_batch_size, resolve_progress
+from ..core.checks import (check_choice, check_classes, check_flag, resolve_batch_size, resolve_face_workers,
+                           resolve_progress)
 from ..core.errors import ArgumentError
 from ..core.messages import arg
-from ..faces import FACE_SELECTIONS
+from ..faces import FACE_SELECTIONS, resolve_face_backend
 from ..models import ModelSource, check_requirements, load_model, resolve_model, resolve_templates
 
 __all__ = ["ScoringPlan", "ScoringRequest", "scoring_request"]
@@ -29,6 +30,12 @@ class ScoringPlan:
     templates: Optional[Tuple[str, ...]] = None
     # Keep each row's image embedding in the joined result (score_all); the stream yields them per batch anyway.
     keep_embeddings: bool = False
+    # Threads that find and crop faces beside the model (1: the reader thread does it itself).
+    face_workers: int = 1
+    # "opencv" (picture by picture, in face_workers threads) or "torch" (chunks of pictures searched together on
+    # face_device, the model's device); see faces.backends.
+    face_backend: str = "opencv"
+    face_device: Optional[str] = None
     # Give each face an appearance vector for the person tracker (video with face_selection="all").
     appearance: bool = False
 
@@ -49,7 +56,7 @@ class ScoringRequest:
 
 
 def scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
-                    progress) -> ScoringRequest:
+                    progress, face_workers=None) -> ScoringRequest:
     """Check every scoring option once and bundle them; the corpus functions share it."""
     labels = check_classes(classes)
     check_choice("face_selection", face_selection, FACE_SELECTIONS)
@@ -58,8 +65,12 @@ def scoring_request(classes, face_selection, model, local_model_path, face_boxes
         raise ArgumentError(f"{arg('face_boxes', True)} reports the box of the face scored, but "
                          f"{arg('face_selection', 'none')} scores the whole picture without looking for faces. "
                          f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
-    plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
+    batch_size = resolve_batch_size(batch_size)
+    templates = resolve_templates(templates)
     source = resolve_model(model, local_model_path)
     # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
-    check_requirements(source, device)
+    runs_on = check_requirements(source, device)
+    workers = resolve_face_workers(face_workers, runs_on.type, face_selection)
+    plan = ScoringPlan(tuple(labels), face_selection, batch_size, templates, face_workers=workers,
+                       face_backend=resolve_face_backend("auto", runs_on.type), face_device=str(runs_on))
     return ScoringRequest(plan, source, device, face_boxes, resolve_progress(progress))

@@ -11,16 +11,19 @@ box and the detector's confidence, and what was skipped and why.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import queue
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
+from ..core.checks import usable_cores
 from ..core.messages import missing_value, warn
-from ..faces import choose_faces, crop_face
+from ..faces import choose_faces, choose_faces_batch, crop_face
 from ..faces.tracking import DESCRIPTOR_SIZE, face_descriptor
 from ..models import VisionLanguageModel
 from .request import ScoringPlan
@@ -148,12 +151,16 @@ _Look = Tuple[np.ndarray, Tuple[int, int]]
 _Target = Tuple[int, Optional[np.ndarray], Optional[np.ndarray], str, Optional[_Look]]
 
 
-def _targets(picture: Picture, face_selection: str, appearance: bool = False) -> List[_Target]:
+def _targets(picture: Picture, face_selection: str, boxes: Optional[np.ndarray] = None,
+             appearance: bool = False) -> List[_Target]:
+    """What to embed for one picture; ``boxes`` are its chosen faces when a batched search found them already;
+    ``appearance``: each face's appearance vector too, for the person tracker."""
     if picture.image is None:
         return [(-1, None, None, UNREADABLE, None)]
     if face_selection == "none":
         return [(-1, None, picture.image, SCORED, None)]
-    boxes = choose_faces(picture.image, face_selection)
+    if boxes is None:
+        boxes = choose_faces(picture.image, face_selection)
     if not len(boxes):
         return [(-1, None, None, NO_FACE, None)]
     numbered = face_selection == "all"
@@ -167,33 +174,54 @@ def _look(image: np.ndarray, box: np.ndarray) -> _Look:
     return face_descriptor(image, box).astype(np.float16), image.shape[:2]
 
 
-_cv_lock = threading.Lock()
-_cv_users = 0
-_cv_saved = 1
+class _SharedSetting:
+    """A process-wide thread count, changed while any scoring call runs and restored exactly after the last.
 
-
-@contextlib.contextmanager
-def _opencv_single_threaded():
-    """OpenCV on one thread while the reader runs beside torch.
-
-    torch already keeps every core busy; OpenCV's own worker threads only
-    compete with it (measured: 6 % slower on 2 cores). The setting is
-    process-wide, so it is changed under a lock with a count of the calls
-    running, and restored exactly when the last one ends.
+    OpenCV's and torch's thread counts belong to the whole process, and
+    calls may overlap (two threads of a user's program, a corpus beside a
+    notebook). The first call that needs the setting saves the value it
+    finds and sets its own; later ones only count themselves in; the last
+    one out puts the saved value back.
     """
-    global _cv_users, _cv_saved
-    with _cv_lock:
-        if _cv_users == 0:
-            _cv_saved = cv2.getNumThreads()
-            cv2.setNumThreads(1)
-        _cv_users += 1
-    try:
-        yield
-    finally:
-        with _cv_lock:
-            _cv_users -= 1
-            if _cv_users == 0:
-                cv2.setNumThreads(_cv_saved)
+
+    def __init__(self, get: Callable[[], int], set_: Callable[[int], None]):
+        self._get, self._set = get, set_
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 1
+
+    @contextlib.contextmanager
+    def held_at(self, value: int):
+        with self._lock:
+            if self._users == 0:
+                self._saved = self._get()
+                self._set(value)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._set(self._saved)
+
+
+# OpenCV on one thread per face-finding thread: torch already keeps the cores busy, and OpenCV's own
+# workers only compete with it (measured: 6 % slower on 2 cores).
+_OPENCV_THREADS = _SharedSetting(cv2.getNumThreads, cv2.setNumThreads)
+
+
+def _opencv_single_threaded():
+    return _OPENCV_THREADS.held_at(1)
+
+
+def _torch_threads():
+    import torch
+
+    return _SharedSetting(torch.get_num_threads, torch.set_num_threads)
+
+
+_TORCH_THREADS = _torch_threads()
 
 
 _END = object()
@@ -205,8 +233,10 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
     """Score a stream of pictures; yields :class:`Rows` batch by batch, in input order.
 
     A reader thread pulls pictures in order (so a video decoder behind it is
-    read sequentially), finds the faces and queues the crops; the caller's
-    thread embeds them in batches of 1, 2, 4, ... up to ``plan.batch_size``
+    read sequentially), finds the faces and queues the crops, or, with
+    ``plan.face_workers`` above one, hands each picture to a pool of threads
+    that find its faces while it decodes the next; the caller's thread takes
+    the results in input order and embeds them in batches of 1, 2, 4, ... up to ``plan.batch_size``
     faces. A batch never splits one picture's faces unless they alone exceed
     the batch size, so a group photo is one forward pass. PIL, OpenCV and
     torch release the GIL, so reading, detection and the model overlap
@@ -220,6 +250,9 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
     """
     ready: "queue.Queue" = queue.Queue(maxsize=2 * plan.batch_size)
     stop = threading.Event()
+    # With several face-finding threads the reader only decodes and hands each picture to the pool; the
+    # queue then holds futures, in input order, and its bound still caps the pictures in memory.
+    pool = ThreadPoolExecutor(plan.face_workers, "transforemotion-faces") if plan.face_workers > 1 else None
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -232,21 +265,35 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
 
     def read():
         try:
-            for picture in pictures:
-                if not put((picture.key, picture.error, _targets(picture, plan.face_selection, plan.appearance))):
+            for picture, boxes in _with_batched_faces(pictures, plan):
+                if boxes is not None or pool is None:
+                    targets = _targets(picture, plan.face_selection, boxes, plan.appearance)
+                else:
+                    targets = pool.submit(_targets, picture, plan.face_selection, None, plan.appearance)
+                if not put((picture.key, picture.error, targets)):
                     return
             put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
             put(exc)
 
-    with _opencv_single_threaded():
+    def take():
+        item = ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is not _END and isinstance(item[2], Future):
+            item = (item[0], item[1], item[2].result())  # a face search that failed raises here
+        return item
+
+    with contextlib.ExitStack() as settings:
+        settings.enter_context(_opencv_single_threaded())
         reader = threading.Thread(target=read, name="transforemotion-read", daemon=True)
         reader.start()
         try:
-            first = ready.get()
-            if isinstance(first, BaseException):
-                raise first
+            first = take()
             vlm = model if isinstance(model, VisionLanguageModel) else model()
+            if pool is not None and vlm.device.type == "cpu":
+                # The face threads take cores from the model's: lower torch's count to match, not above it.
+                settings.enter_context(_TORCH_THREADS.held_at(max(1, usable_cores() - plan.face_workers)))
             text = vlm.embed_texts(plan.labels, plan.templates)
             pending = [] if first is _END else [first]
             finished = first is _END
@@ -254,11 +301,9 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
             while pending or not finished:
                 faces = sum(len(p[2]) for p in pending)
                 while not finished and faces < size:
-                    item = ready.get()
+                    item = take()
                     if item is _END:
                         finished = True
-                    elif isinstance(item, BaseException):
-                        raise item
                     else:
                         pending.append(item)
                         faces += len(item[2])
@@ -268,6 +313,26 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
         finally:
             stop.set()
             reader.join()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _with_batched_faces(pictures: Iterable[Picture], plan: ScoringPlan) -> Iterator[Tuple[Picture, Optional[np.ndarray]]]:
+    """Each picture with its chosen faces, found a chunk of pictures at a time by the torch backend; with the
+    OpenCV backend (or no face search) the faces are left to :func:`_targets` (None)."""
+    if plan.face_backend != "torch" or plan.face_selection == "none":
+        for picture in pictures:
+            yield picture, None
+        return
+    iterator = iter(pictures)
+    while True:
+        chunk = list(itertools.islice(iterator, plan.batch_size))
+        if not chunk:
+            return
+        readable = [p.image for p in chunk if p.image is not None]
+        found = iter(choose_faces_batch(readable, plan.face_selection, "torch", plan.face_device) if readable else [])
+        for picture in chunk:
+            yield picture, (next(found) if picture.image is not None else None)
 
 
 def _take_batch(pending: list, batch_size: int) -> Tuple[list, list]:

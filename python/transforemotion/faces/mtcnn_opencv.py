@@ -237,27 +237,38 @@ def _patches(picture: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
     return out
 
 
+def _pyramid_levels(across: int, down: int, min_face_size: float, factor: float):
+    """(scale, rows, columns) of each pyramid level of a transposed ``across`` x ``down`` search picture.
+
+    The first level makes a ``min_face_size`` face 12 pixels (P-net's
+    window); each next one is ``factor`` times smaller, down to the last
+    whose shorter side still holds a window.
+    """
+    first = _CELL / min_face_size
+    shortest = min(across, down) * first
+    levels = []
+    for step in itertools.count():
+        if shortest < _CELL:
+            return levels
+        # NumPy's power rather than repeated products (or Python's **, which
+        # differs in the last bit for some steps), so that level sizes round
+        # exactly as the reference's do.
+        scale = first * float(np.power(factor, step))
+        levels.append((scale, math.ceil(across * scale), math.ceil(down * scale)))
+        shortest *= factor
+
+
 def _proposals(pixels: np.ndarray, pnet, min_face_size: float, factor: float) -> np.ndarray:
     """Stage 1: candidate boxes from the fully convolutional P-net over a picture pyramid.
 
     ``pixels`` is the transposed (width, height, 3) uint8 search picture.
     """
-    across, down = pixels.shape[:2]
-    first = _CELL / min_face_size
-    shortest = min(across, down) * first
     found = []
     level = pixels
-    for step in itertools.count():
-        if shortest < _CELL:
-            break
-        # NumPy's power rather than repeated products (or Python's **, which
-        # differs in the last bit for some steps), so that level sizes round
-        # exactly as the reference's do.
-        scale = first * float(np.power(factor, step))
-        size = (math.ceil(down * scale), math.ceil(across * scale))  # cv2 sizes are (columns, rows)
+    for scale, rows, columns in _pyramid_levels(*pixels.shape[:2], min_face_size, factor):
         # Each level is shrunk from the one before it, which is much cheaper
         # than from the full picture and keeps INTER_AREA's anti-aliasing.
-        level = cv2.resize(level, size, interpolation=cv2.INTER_AREA)
+        level = cv2.resize(level, (columns, rows), interpolation=cv2.INTER_AREA)
         pnet.setInput(_normalise(level)[None])
         offsets, probs = pnet.forward(["conv2d_4", "softmax"])
         face_prob = probs[0, :, :, 1]  # indexed [x, y] in the output grid
@@ -270,7 +281,6 @@ def _proposals(pixels: np.ndarray, pnet, min_face_size: float, factor: float) ->
                 [top_left, bottom_right, face_prob[xs, ys][:, None], offsets[0, xs, ys, :].astype(np.float64)]
             )
             found.append(boxes[_nms(boxes, 0.5)])
-        shortest *= factor
     if not found:
         return np.zeros((0, 5))
     boxes = np.vstack(found)
@@ -308,6 +318,20 @@ def _detection_scale(height: int, width: int) -> float:
     return min(1.0, max(by_side, by_area))
 
 
+def _search_geometry(height: int, width: int, min_face_size: float = MIN_FACE_SIZE):
+    """How a height x width picture is searched: (shrink, search width, search
+    height, smallest face side in the searched picture), or None where no
+    face can be found (the picture is too small)."""
+    if min(height, width) < MIN_FACE_SIZE:
+        return None
+    shrink = _detection_scale(height, width)
+    search_width, search_height = max(1, round(width * shrink)), max(1, round(height * shrink))
+    face_size = max(min_face_size * shrink, MIN_FACE_SIZE)
+    if min(search_width, search_height) < face_size:
+        return None
+    return shrink, search_width, search_height, face_size
+
+
 def detect_faces(image: np.ndarray, min_face_size: float = MIN_FACE_SIZE,
                  pyramid_factor: float = _PYRAMID_FACTOR) -> np.ndarray:
     """Find faces in an RGB image.
@@ -328,13 +352,10 @@ def detect_faces(image: np.ndarray, min_face_size: float = MIN_FACE_SIZE,
         raise ArgumentError(f"expected an RGB image of shape (height, width, 3), got shape {image.shape}")
     none = np.zeros((0, 5))
     height, width = image.shape[:2]
-    if min(height, width) < MIN_FACE_SIZE:
+    geometry = _search_geometry(height, width, min_face_size)
+    if geometry is None:
         return none
-    shrink = _detection_scale(height, width)
-    search_width, search_height = max(1, round(width * shrink)), max(1, round(height * shrink))
-    face_size = max(min_face_size * shrink, MIN_FACE_SIZE)
-    if min(search_width, search_height) < face_size:
-        return none
+    shrink, search_width, search_height, face_size = geometry
     search = image
     if shrink < 1.0:
         search = cv2.resize(image, (search_width, search_height), interpolation=cv2.INTER_AREA)

@@ -14,7 +14,8 @@ import numpy as np
 from ..core.errors import ArgumentError
 from .mtcnn_opencv import COARSE_PYRAMID_FACTOR, detect_faces
 
-__all__ = ["FACE_SELECTIONS", "FACE_PADDING", "select_face", "crop_face", "find_faces_for", "choose_faces"]
+__all__ = ["FACE_SELECTIONS", "FACE_PADDING", "select_face", "crop_face", "find_faces_for", "choose_faces",
+           "faces_to_score"]
 
 # "all" scores every face (one row each); "none" the whole picture.
 FACE_SELECTIONS = ("largest", "left", "right", "all", "none")
@@ -81,8 +82,14 @@ def choose_faces(image: np.ndarray, face_selection: str) -> np.ndarray:
     order of the result's ``face`` column). Otherwise at most one face.
     ``"none"`` has no faces to choose: the caller scores the whole picture.
     """
+    found = detect_faces(image) if face_selection == "all" else find_faces_for(image, face_selection)
+    return faces_to_score(found, face_selection)
+
+
+def faces_to_score(boxes: np.ndarray, face_selection: str) -> np.ndarray:
+    """From the faces a search found (as :func:`find_faces_for` searches), the ones to score, shape (n, 5):
+    every face left to right by the box centre for ``"all"``, else the one face chosen (or none)."""
     if face_selection == "all":
-        boxes = detect_faces(image)
         return boxes[np.argsort((boxes[:, 0] + boxes[:, 2]) / 2, kind="stable")]
-    chosen = select_face(find_faces_for(image, face_selection), face_selection)
+    chosen = select_face(boxes, face_selection)
     return np.zeros((0, 5)) if chosen is None else chosen[None, :]

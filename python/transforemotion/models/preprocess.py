@@ -131,7 +131,7 @@ class ImagePreprocessor:
             groups.setdefault(img.shape[:2], []).append(i)
         on_cpu = self.device.type == "cpu"
         for (h, w), idx in groups.items():
-            batch = torch.from_numpy(np.stack([images[i] for i in idx]))
+            batch = _host_batch([images[i] for i in idx], pinned=self.device.type == "cuda")
             batch = batch.to(self.device, non_blocking=True).permute(0, 3, 1, 2)
             if not on_cpu:
                 batch = batch.float()
@@ -151,3 +151,21 @@ class ImagePreprocessor:
             top, left = (nh - size) // 2, (nw - size) // 2
             out[idx] = batch[:, :, top : top + size, left : left + size].float()
         return ((out - self._mean) / self._std).to(self.dtype)
+
+
+def _host_batch(images: Sequence[np.ndarray], pinned: bool) -> torch.Tensor:
+    """Same-shape uint8 pictures as one (n, h, w, 3) tensor, for the trip to the device.
+
+    For a CUDA device the batch is written straight into page-locked memory:
+    a copy from ordinary (pageable) memory is staged by the driver and
+    cannot overlap with compute, and full HD frames make that copy most of
+    the preprocessing time. Pixels travel as 8-bit values, a quarter of
+    their size as floats; the device converts them.
+    """
+    if not pinned:
+        return torch.from_numpy(np.stack(images))
+    batch = torch.empty((len(images),) + images[0].shape, dtype=torch.uint8, pin_memory=True)
+    staging = batch.numpy()
+    for i, image in enumerate(images):
+        staging[i] = image
+    return batch

@@ -23,9 +23,10 @@ them.
 which the user supplies: nothing is downloaded.
 """
 
+from .corpus import vad_corpus
 from .labels import DEFINITIONAL_LABELS, DIMENSIONS, POLES, SIMPLE_LABELS, vad_labels
 from .lexicon import map_discrete_to_vad
 from .scores import detect_input_type, vad_scores
 
-__all__ = ["vad_scores", "map_discrete_to_vad", "detect_input_type", "vad_labels", "DIMENSIONS", "POLES",
+__all__ = ["vad_scores", "vad_corpus", "map_discrete_to_vad", "detect_input_type", "vad_labels", "DIMENSIONS", "POLES",
            "DEFINITIONAL_LABELS", "SIMPLE_LABELS"]

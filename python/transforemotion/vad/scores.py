@@ -11,7 +11,7 @@ from .. import api
 from ..core.checks import check_choice, check_flag, check_text
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, value
-from ..media import DEFAULT_NFRAMES, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from ..media import DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .labels import DIMENSIONS, as_text, check_dimensions, pole_classes, vad_columns, vad_labels
 
 __all__ = ["vad_scores", "detect_input_type", "INPUT_TYPES"]
@@ -94,7 +94,7 @@ def vad_scores(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
-    pattern: str = api.DEFAULT_IMAGE_PATTERN,
+    pattern: str = DEFAULT_IMAGE_PATTERN,
     recursive: bool = False,
     nframes: int = DEFAULT_NFRAMES,
     start: float = 0,
@@ -186,7 +186,7 @@ def vad_scores(
                      "save_video": (save_video, False), "save_frames": (save_frames, False),
                      "save_dir": (save_dir, "temp/"), "video_name": (video_name, "temp"),
                      "persons": (persons, None), "person_names": (person_names, None)}
-    folder_options = {"pattern": (pattern, api.DEFAULT_IMAGE_PATTERN), "recursive": (recursive, False)}
+    folder_options = {"pattern": (pattern, DEFAULT_IMAGE_PATTERN), "recursive": (recursive, False)}
     scoring = dict(face_selection=face_selection, model=model, local_model_path=local_model_path,
                    face_boxes=face_boxes, templates=templates, batch_size=batch_size, device=device,
                    progress=progress)

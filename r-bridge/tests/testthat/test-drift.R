@@ -48,6 +48,7 @@ test_that("R and Python VAD functions have the same arguments, labels and input 
   skip_if_no_python()
   expect_same_signature(vad_scores, "vad_scores")
   expect_same_signature(map_discrete_to_vad, "map_discrete_to_vad")
+  expect_same_signature(corpus_vad_scores, "vad_corpus")
   expect_identical(names(formals(vad_scores))[1:7],
                    c("input", "input_type", "dimensions", "label_type", "custom_labels", "model", "..."))
   vad <- reticulate::import("transforemotion.vad")

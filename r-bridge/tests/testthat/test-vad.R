@@ -190,3 +190,25 @@ test_that("a video result mapped to VAD stays a video result", {
   expect_identical(attr(vad, "time"), attr(scores, "time"))
   expect_equal(vad$valence, as.vector(as.matrix(scores) %*% lexicon$Valence))
 })
+
+test_that("corpus_vad_scores gives each video's vad_scores, and a rerun reads it back", {
+  skip_if_no_python()
+  folder <- file.path(tempdir(), "vad-corpus-in")
+  dir.create(folder, showWarnings = FALSE)
+  file.copy(test_video(), file.path(folder, "clip.avi"), overwrite = TRUE)
+  out <- tempfile("vad-corpus-")
+  table <- suppressWarnings(corpus_vad_scores(folder, out, dimensions = c("valence", "arousal"), nframes = 3,
+                                              ffreq = 10, local_model_path = tiny_model(), progress = FALSE))
+  expect_s3_class(table, "corpus_scores")
+  expect_identical(names(table), c("source", "frame", "time", "valence", "arousal"))
+  expect_identical(table$frame, c(0L, 10L, 20L))
+  one <- suppressWarnings(vad_scores(test_video(), dimensions = c("valence", "arousal"), nframes = 3, ffreq = 10,
+                                     timestamps = TRUE, local_model_path = tiny_model()))
+  expect_equal(table$valence, one$valence, tolerance = 1e-5)
+  again <- suppressWarnings(corpus_vad_scores(folder, out, dimensions = c("valence", "arousal"), nframes = 3,
+                                              ffreq = 10, local_model_path = tiny_model(), progress = FALSE))
+  expect_equal(again, table)
+  expect_error(corpus_vad_scores(folder, out, 4), "must be one or more of")
+  expect_error(corpus_vad_scores(folder, out, nfames = 3), "does not take nfames", class = "transforemotion_input_error")
+  expect_error(corpus_vad_scores(folder, out, "valence", "definitional", NULL, 3), "must be named")
+})

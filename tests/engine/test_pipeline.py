@@ -1,0 +1,108 @@
+"""The parallel pipeline: several threads find faces while one decodes and the model embeds.
+
+Whatever the number of face-finding threads, the rows are the same, in the same order; the process-wide
+thread counts of OpenCV and torch are as they were afterwards; a failure in a face thread reaches the caller.
+"""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import transforemotion as te
+from transforemotion import models
+from transforemotion.core.checks import resolve_face_workers, usable_cores
+from transforemotion.engine import Picture, ScoringPlan, score_all
+from transforemotion.engine import stream
+
+CLASSES = ["joy", "anger", "surprise"]
+
+
+def same_result(a, b):
+    assert list(a) == list(b)
+    for column in a:
+        np.testing.assert_allclose(np.asarray(a[column], dtype=float), np.asarray(b[column], dtype=float),
+                                   rtol=0, atol=1e-6, equal_nan=True, err_msg=column)
+
+
+@pytest.mark.parametrize("selection", ["all", "largest"])
+def test_more_face_threads_give_the_same_rows_in_the_same_order(tiny_model, face_video, monkeypatch, selection):
+    monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "1")
+    one = te.video_scores(face_video, CLASSES, nframes=12, ffreq=2, face_selection=selection, timestamps=True,
+                          local_model_path=tiny_model, batch_size=4)
+    monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "3")
+    three = te.video_scores(face_video, CLASSES, nframes=12, ffreq=2, face_selection=selection, timestamps=True,
+                            local_model_path=tiny_model, batch_size=4)
+    same_result(one, three)
+    assert len(one["frame"]) >= 12
+
+
+def test_a_folder_with_a_bad_file_keeps_its_order_with_face_threads(tiny_model, image_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for path in sorted(image_dir.iterdir()):
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "broken.jpg").write_bytes(b"not an image")
+    monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "1")
+    with pytest.warns(te.TransforemotionWarning):
+        one = te.image_scores_dir(str(folder), CLASSES, face_selection="all", local_model_path=tiny_model)
+    monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "4")
+    with pytest.warns(te.TransforemotionWarning):
+        four = te.image_scores_dir(str(folder), CLASSES, face_selection="all", local_model_path=tiny_model)
+    assert one["image_id"] == four["image_id"] and "broken.jpg" in one["image_id"]
+    same_result({k: v for k, v in one.items() if k != "image_id"}, {k: v for k, v in four.items() if k != "image_id"})
+
+
+def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(tiny_model, astronaut, monkeypatch):
+    vlm = models.load_model(local_model_path=tiny_model)
+    torch.set_num_threads(2)
+    torch_before, cv_before = torch.get_num_threads(), cv2.getNumThreads()
+    read, embedded = [], []
+    original = models.VisionLanguageModel.embed_pixels
+
+    def counting(self, pixel_values):
+        embedded.append(torch.get_num_threads())
+        return original(self, pixel_values)
+
+    def pictures():
+        for i in range(4):
+            read.append(cv2.getNumThreads())
+            yield Picture(i, astronaut)
+
+    monkeypatch.setattr(models.VisionLanguageModel, "embed_pixels", counting)
+    monkeypatch.setattr(stream, "usable_cores", lambda: 4)
+    rows = score_all(vlm, pictures(), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=3))
+    assert len(rows) == 4 and not np.isnan(rows.scores).any()
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == (torch_before, cv_before)
+    assert read == [1, 1, 1, 1]
+    # While the model embeds, torch runs on the cores the three face threads leave it: 4 - 3.
+    assert embedded and set(embedded) == {1}
+
+
+def test_a_failure_in_a_face_thread_reaches_the_caller(tiny_model, astronaut, monkeypatch):
+    vlm = models.load_model(local_model_path=tiny_model)
+
+    def broken(picture, selection, *options):
+        if picture.key == 2:
+            raise RuntimeError("detector exploded")
+        return original(picture, selection, *options)
+
+    original = stream._targets
+    monkeypatch.setattr(stream, "_targets", broken)
+    with pytest.raises(RuntimeError, match="detector exploded"):
+        score_all(vlm, (Picture(i, astronaut) for i in range(5)), ScoringPlan(tuple(CLASSES), "largest", 2,
+                                                                               face_workers=3))
+
+
+def test_face_workers_default_and_checks(monkeypatch):
+    monkeypatch.delenv("TRANSFOREMOTION_FACE_WORKERS", raising=False)
+    assert resolve_face_workers(None, "cpu", "none") == 1
+    assert resolve_face_workers(None, "cpu", "largest") == max(1, usable_cores() // 4)
+    assert resolve_face_workers(None, "cuda", "all") == max(1, usable_cores() - 1)
+    assert resolve_face_workers(3.0, "cpu", "largest") == 3
+    for bad in (0, 2.5, True, 10_000):
+        with pytest.raises(ValueError, match="face_workers"):
+            resolve_face_workers(bad)
+    monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "lots")
+    with pytest.raises(ValueError, match="TRANSFOREMOTION_FACE_WORKERS is 'lots'"):
+        resolve_face_workers(None)
