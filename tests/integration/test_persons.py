@@ -111,8 +111,10 @@ def test_each_person_has_a_row_in_every_sampled_frame_between_first_and_last(two
     assert set(drawn) <= with_face
 
 
-def test_a_frame_split_between_batches_is_tracked_as_one(two, two_scored, tiny_model):
-    # batch_size=1: each frame's two faces go to the model in two batches
+def test_a_frame_split_between_batches_is_tracked_as_one(two, two_scored, tiny_model, monkeypatch):
+    # batch_size=1: each frame's two faces go to the model in two batches; and the faces (with their
+    # appearance vectors) are found by a pool of three threads instead of the reader alone
+    monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "3")
     small = quiet(te.video_scores, two.path, CLASSES, nframes=72, ffreq=STEP, face_selection="all",
                   local_model_path=tiny_model, progress=False, batch_size=1)
     assert plain(small["person"]) == plain(two_scored["person"])
