@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .core.checks import check_flag, check_text
 from .core.errors import ArgumentError
 from .core.messages import arg, value, warn
-from .engine import (IMAGE_ID_COLUMN, NO_FACE, Rows, ScoringRequest, no_face_advice, read_images, rows_to_columns, score_image_files,
-                     score_pictures, scoring_request, time_columns, warn_skipped, warn_unread)
+from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringRequest, check_person_options,
+                     no_face_advice, read_images, rows_to_columns, score_image_files, score_pictures, scoring_request,
+                     time_columns, warn_skipped, warn_unread, with_persons)
+from .engine.persons import PersonNames, name_person_column
 from .engine.stream import Picture
 from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_local_file, check_sampling_arguments,
                     check_video_name, choose_frames, downloaded_video, is_url, list_image_files, open_video,
@@ -178,6 +181,8 @@ def video_scores(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    persons: Optional[int] = None,
+    person_names: PersonNames = None,
 ) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in sampled frames of a video.
 
@@ -201,18 +206,37 @@ def video_scores(
             (seconds) columns (always there with ``face_selection="all"``).
         classes, face_selection, model, local_model_path, face_boxes,
         templates, batch_size, device, progress: as in ``image_scores``.
+        persons: with ``face_selection="all"``, keep only the N people seen
+            in the most frames (``persons=2`` for a dyad drops passers-by).
+        person_names: with ``face_selection="all"``, names for the person
+            ids: a list (the first for person 0, ...) or a dict
+            ``{id: name}``; the ``person`` column then holds the names.
 
     Returns:
         A dict with one key per class (after ``frame`` and ``time`` when
         ``timestamps``); one row per sampled frame (per face with ``"all"``),
         NaN where no face was found or the frame could not be decoded.
 
+        With ``"all"``, each row also has ``person``: the same number for
+        the same person throughout the video (0 for the first person seen,
+        then 1, ...), while ``face`` is only the face's left-to-right rank
+        within its frame. A person not found in a sampled frame between
+        their first and last appearance gets a row there with missing face
+        columns and scores, so each person's series has a row for every
+        sampled frame of that span. See the README, "People across frames".
+
     Example:
         >>> video_scores("interview.mp4", ["joy", "anger"], nframes=3, timestamps=True)  # doctest: +SKIP
         {'frame': [0, 15, 30], 'time': [0.0, 0.5, 1.0], 'joy': [...], 'anger': [...]}
+        >>> video_scores("dyad.mp4", ["joy", "anger"], face_selection="all", persons=2,
+        ...              person_names=["therapist", "client"])  # doctest: +SKIP
+        {'frame': [0, 0, 15, ...], 'time': [...], 'person': ['therapist', 'client', ...], 'face': [0, 1, ...], ...}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                               device, progress)
+    persons = check_person_options(face_selection, persons, person_names)
+    if face_selection == "all":  # each face's appearance, for following people
+        request = replace(request, plan=replace(request.plan, appearance=True))
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
     for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
@@ -227,14 +251,15 @@ def video_scores(
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
             indices = choose_frames(path, total, fps, nframes, start, end, uniform, ffreq)
-            return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
-                                timestamps, nframes if explicit_nframes else len(indices))
+            columns = _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
+                                   timestamps, nframes if explicit_nframes else len(indices), persons)
         finally:
             capture.release()
+    return name_person_column(columns, person_names)
 
 
 def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, save_dir, video_name, timestamps,
-                 nframes) -> Dict[str, list]:
+                 nframes, persons=None) -> Dict[str, list]:
     saver = FrameSaver(save_dir, video_name) if save_frames else None
     undecoded: List[int] = []
 
@@ -248,7 +273,8 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
                 saver.save(row, frame)
             yield Picture(row, frame)
 
-    rows = score_pictures(request, frames(), len(indices), "frame", "video_scores")
+    follower = PersonFollower() if request.plan.appearance else None
+    rows = score_pictures(request, frames(), len(indices), "frame", "video_scores", on_rows=follower)
     if saver is not None:
         saver.finish()
     if len(indices) < nframes:
@@ -260,6 +286,8 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
              "on); the file looks truncated or damaged. Their rows have missing values; the frames before them "
              "were scored.")
     warn_skipped([f"frame {indices[k]}" for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
+    if follower is not None:
+        rows = with_persons(rows, follower.finish(), persons)
     leading: Dict[str, Callable[[object], object]] = {}
     if timestamps or request.plan.face_selection == "all":
         leading = time_columns(indices.__getitem__, fps)

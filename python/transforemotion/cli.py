@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--save-dir", default="temp/", metavar="FOLDER",
                        help="the only folder anything is written to (made only when something is written)")
     video.add_argument("--video-name", default="temp", metavar="NAME", help="base name of saved files")
+    _add_person_options(video)
     _add_scoring_options(video)
 
     _add_corpus_command(commands)
@@ -139,6 +140,30 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list the registered models", formatter_class=_Formatter)
     _add_output_options(models)
     return parser
+
+
+def _add_person_options(parser: argparse.ArgumentParser, names: bool = True) -> None:
+    parser.add_argument("--persons", type=int, default=None, metavar="N",
+                        help="with --face-selection all: keep only the N people seen most often"
+                             + (" in each video" if not names else ""))
+    if names:
+        parser.add_argument("--person-names", nargs="+", default=None, metavar="NAME",
+                            help="with --face-selection all: names for person 0, 1, ... (or ID=NAME pairs, e.g. "
+                                 "--person-names 0=host 2=guest) in the person column")
+
+
+def _person_names(pairs: Optional[List[str]]):
+    """NAME ... (for persons 0, 1, ...) or ID=NAME ... pairs."""
+    if pairs is None:
+        return None
+    numbered = [p.partition("=") for p in pairs]
+    if not any(sep and key.strip().isdigit() for key, sep, _ in numbered):
+        return list(pairs)
+    wrong = [p for p, (key, sep, _) in zip(pairs, numbered) if not (sep and key.strip().isdigit())]
+    if wrong:
+        raise ArgumentError(f"--person-names takes either names (for persons 0, 1, ...) or ID=NAME pairs, not both; "
+                            f"got {' '.join(wrong)} among ID=NAME pairs.")
+    return {int(key): name for key, _, name in numbered}
 
 
 def _add_corpus_command(commands) -> None:
@@ -174,6 +199,7 @@ def _add_corpus_command(commands) -> None:
     sub.add_argument("--vad", action="store_true",
                      help="valence, arousal and dominance instead of --classes (as `transforemotion vad`)")
     _add_vad_label_options(sub)
+    _add_person_options(sub, names=False)
     _add_scoring_options(sub, classes_required=False)
 
 
@@ -212,7 +238,8 @@ def run_video(args) -> Dict[str, list]:
     return api.video_scores(
         args.path, args.classes, start=args.start, end=args.end, uniform=args.uniform, ffreq=args.ffreq,
         save_video=args.save_video, save_frames=args.save_frames, save_dir=args.save_dir,
-        video_name=args.video_name, timestamps=True, **kwargs, **_scoring_kwargs(args),
+        video_name=args.video_name, timestamps=True, persons=args.persons,
+        person_names=_person_names(args.person_names), **kwargs, **_scoring_kwargs(args),
     )
 
 
@@ -223,7 +250,7 @@ def run_corpus(args) -> Dict[str, list]:
     kwargs.update(engine=args.engine, ffreq=args.ffreq, uniform=args.uniform, start=args.start, end=args.end,
                   recursive=args.recursive, unit_size=args.unit_size, overwrite=args.overwrite, address=args.address,
                   workers=args.workers, gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
-                  **_scoring_kwargs(args))
+                  persons=args.persons, **_scoring_kwargs(args))
     if args.vad:
         from .vad import vad_corpus
 
@@ -268,6 +295,7 @@ def _add_vad_command(commands) -> None:
     sub.add_argument("--uniform", action="store_true", help="video: spread the frames evenly instead")
     sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="video: score from here")
     sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="video: up to here; -1: the end")
+    _add_person_options(sub)
     _add_scoring_options(sub, classes=False)
 
 
@@ -296,6 +324,9 @@ def run_vad(args) -> Dict[str, list]:
                   uniform=args.uniform, ffreq=args.ffreq, **_scoring_kwargs(args))
     if args.nframes is not None:
         kwargs["nframes"] = args.nframes
+    for name, given in (("persons", args.persons), ("person_names", _person_names(args.person_names))):
+        if given is not None:  # video options: given for images, vad_scores says they do not apply
+            kwargs[name] = given
     folders = [p for p in args.inputs if os.path.isdir(p)]
     video = args.input_type == "video" or (args.input_type == "auto" and not folders
                                            and detect_input_type(args.inputs) == "video")

@@ -150,3 +150,23 @@ scoring_options <- function(face_selection, model, local_model_path, face_boxes,
     progress = check_optional_bool(progress, "progress")
   )
 }
+
+# `person_names`: NULL; a character vector (the first name for person 0, ...); or names for chosen ids, as
+# a named character vector or list, c(`0` = "host", `2` = "guest"), sent to Python as a dict of whole numbers.
+# Whether the names are distinct and the ids valid is Python's rule.
+check_person_names <- function(x) {
+  if (is.null(x)) return(NULL)
+  example <- "c(\"host\", \"guest\") or c(`0` = \"host\", `2` = \"guest\")"
+  values <- if (is.list(x)) unlist(x, use.names = FALSE) else x
+  if (!is.character(values) || length(values) == 0 || anyNA(values) || length(values) != length(x)) {
+    arg_error("`person_names` must be a character vector of names, one per person id from 0, or a named vector ",
+              "of names for chosen ids, e.g. ", example, "; got ", describe(x), ".")
+  }
+  ids <- names(x)
+  if (is.null(ids)) return(as.list(values))
+  if (anyNA(ids) || !all(grepl("^[0-9]+$", ids))) {
+    arg_error("The names of `person_names` must be person ids (0, 1, ...), e.g. ", example, "; got ",
+              paste0("\"", ids, "\"", collapse = ", "), ".")
+  }
+  reticulate::py_dict(as.list(as.integer(ids)), as.list(values), convert = FALSE)
+}

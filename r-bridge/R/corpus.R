@@ -71,6 +71,10 @@ check_optional_number <- function(x, name) {
 #'   of threads (at least 1). Use 0.5 on a machine with few cores.
 #' @param progress `NULL` or `TRUE` for a progress bar over units and a line
 #'   saying how many were finished earlier; `FALSE` for none.
+#' @param persons With `face_selection = "all"`: [read_corpus()] keeps only
+#'   the `persons` people seen most often in each video. It is recorded with
+#'   the corpus and applied when the corpus is read (people are followed
+#'   through each video then), so changing it needs no new scoring.
 #' @inheritParams image_scores
 #' @returns Invisibly, a `data.frame` with one row per unit: `unit`, `kind`
 #'   (`"video"` or `"images"`), `source` (the first file of the unit),
@@ -93,7 +97,7 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
                           recursive = FALSE, model = "oai-base", local_model_path = NULL,
                           face_boxes = FALSE, templates = NULL, unit_size = 256, overwrite = FALSE,
                           batch_size = NULL, device = NULL, progress = NULL, address = NULL,
-                          workers = NULL, gpus_per_worker = NULL, cpus_per_worker = 1) {
+                          workers = NULL, gpus_per_worker = NULL, cpus_per_worker = 1, persons = NULL) {
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
                              device, progress)
   # Left out, nframes keeps Python's default: a short video is scored on the frames it has room for.
@@ -109,7 +113,8 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
     overwrite = check_bool(overwrite, "overwrite"), address = check_optional_string(address, "address"),
     workers = as_optional_whole(workers, "workers"),
     gpus_per_worker = check_optional_number(gpus_per_worker, "gpus_per_worker"),
-    cpus_per_worker = check_number(cpus_per_worker, "cpus_per_worker")
+    cpus_per_worker = check_number(cpus_per_worker, "cpus_per_worker"),
+    persons = as_optional_whole(persons, "persons")
   ), options))
   invisible(as_scores_frame(result, required = c("unit", "status")))
 }
@@ -121,10 +126,17 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
 #' `corpus_scores()` again with the same arguments to finish them).
 #'
 #' @param output_dir The folder given to [corpus_scores()].
+#' @param persons Keep only the `persons` people seen most often in each
+#'   video (with `face_selection = "all"`); `NULL` uses the `persons` given
+#'   to [corpus_scores()], if any.
 #' @returns A `data.frame` with `source` (or `id`, when the manifest had an
 #'   `id` column), `frame` (the frame's index in the video file, from 0) and
 #'   `time` (seconds), both `NA` for images; with `face_selection = "all"`,
-#'   `face` (0, 1, ... from left to right); with `face_selection = "all"` or
+#'   `person` (the same number for the same person throughout a video; ids
+#'   are per video, `NA` for images) and `face` (0, 1, ... from left to right
+#'   within the frame), with a row of `NA` scores for a person missing from a
+#'   sampled frame between their first and last appearance, as in
+#'   [video_scores()]; with `face_selection = "all"` or
 #'   `face_boxes = TRUE`, `x`, `y`, `width`, `height` and `confidence`; then
 #'   one numeric column per class (`NA` where no face was found). Rows are in
 #'   the order of the inputs, then of the frames. Its class,
@@ -141,10 +153,12 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
 #' }
 #' }
 #' @export
-read_corpus <- function(output_dir) {
+read_corpus <- function(output_dir, persons = NULL) {
   output_dir <- path.expand(check_string(output_dir, "output_dir"))
-  scores <- as_scores_frame(py_call("read_corpus", output_dir = output_dir), required = c("frame", "time"))
-  for (column in intersect(c("frame", "face", "x", "y", "width", "height"), names(scores))) {
+  scores <- as_scores_frame(py_call("read_corpus", output_dir = output_dir,
+                                    persons = as_optional_whole(persons, "persons")),
+                            required = c("frame", "time"))
+  for (column in intersect(c("frame", "person", "face", "x", "y", "width", "height"), names(scores))) {
     scores[[column]] <- as.integer(scores[[column]])
   }
   class(scores) <- c("corpus_scores", "data.frame")

@@ -142,6 +142,15 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #'   video file) and `time` (seconds) before the labels. They are always kept
 #'   as the attributes `"frame"` and `"time"` too, and always present as
 #'   columns with `face_selection = "all"`.
+#' @param persons With `face_selection = "all"`: keep only the `persons`
+#'   people seen in the most frames (`persons = 2` for a dyad drops
+#'   passers-by); `NULL` keeps everyone.
+#' @param person_names With `face_selection = "all"`: names for the person
+#'   ids, either a character vector (the first name for person 0, the next
+#'   for person 1, ...) or a named vector for chosen ids,
+#'   `` c(`0` = "therapist", `2` = "client") ``. The `person` column then
+#'   holds the names. You can also rename later:
+#'   `scores$person <- c("therapist", "client")[scores$person + 1]`.
 #' @inheritParams image_scores
 #' @returns A `data.frame` of class `"video_scores"` with one row per sampled
 #'   frame and one numeric column per label (`NA` where no face was found or
@@ -149,9 +158,16 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #'   the labels only unless `timestamps = TRUE`; the frame number and time of
 #'   each row are kept in the attributes `"frame"` and `"time"` either way.
 #'   With `face_selection = "all"`: one row per face per frame, with `frame`,
-#'   `time`, `face`, the box and `confidence` before the labels.
+#'   `time`, `person`, `face`, the box and `confidence` before the labels.
+#'   `person` is the same number for the same person throughout the video (0
+#'   for the first person seen, then 1, ...), while `face` is only the face's
+#'   rank from left to right within its frame. A person not found in a
+#'   sampled frame between their first and last appearance gets a row there
+#'   with `NA` in the face columns and scores, so each person's series has a
+#'   row for every sampled frame of that span. Ids are per video: person 0 of
+#'   one video has nothing to do with person 0 of another.
 #'   [plot()][plot.video_scores] draws each label's score over time (one
-#'   panel per face with `"all"`).
+#'   panel per person with `"all"`, on one time axis).
 #' @seealso [plot.video_scores()], [image_scores()]
 #' @examples
 #' \donttest{
@@ -176,7 +192,8 @@ video_scores <- function(video, classes, nframes = 100, face_selection = "larges
                          save_video = FALSE, save_frames = FALSE, save_dir = "temp/",
                          video_name = "temp", model = "oai-base", local_model_path = NULL,
                          timestamps = FALSE, face_boxes = FALSE, templates = NULL,
-                         batch_size = NULL, device = NULL, progress = NULL) {
+                         batch_size = NULL, device = NULL, progress = NULL, persons = NULL,
+                         person_names = NULL) {
   if (length(video) != 1) arg_error("`video` must be one path or URL; to score several videos, call video_scores() for each.")
   video <- check_input_paths(video, "video", "video")
   labels <- check_classes(classes)
@@ -192,7 +209,8 @@ video_scores <- function(video, classes, nframes = 100, face_selection = "larges
     uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
     save_video = check_bool(save_video, "save_video"), save_frames = check_bool(save_frames, "save_frames"),
     save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name"),
-    timestamps = TRUE
+    timestamps = TRUE, persons = as_optional_whole(persons, "persons"),
+    person_names = check_person_names(person_names)
   ), options))
   scores <- as_scores_frame(result, required = c("frame", "time", classes))
   frame <- scores$frame

@@ -49,17 +49,18 @@
 #' @param ... Not used: every option is named below. Anything else here is
 #'   an error, so that a misspelt option is not ignored.
 #' @param pattern,recursive For a folder, as in [image_scores_dir()].
-#' @param nframes,start,end,uniform,ffreq,timestamps,save_video,save_frames,save_dir,video_name
+#' @param nframes,start,end,uniform,ffreq,timestamps,save_video,save_frames,save_dir,video_name,persons,person_names
 #'   For a video, as in [video_scores()]. Given for an image, they are an
 #'   error.
 #' @inheritParams image_scores
 #' @returns A `data.frame`: the leading columns of the underlying function
 #'   (`image` and the box with `face_selection = "all"`, `image_id` for a
 #'   folder, `frame` and `time` for a video with `timestamps = TRUE` or
-#'   `"all"`), then one numeric column per dimension; `NA` where no face was
+#'   `"all"`, and `person` for a video with `"all"`), then one numeric column
+#'   per dimension; `NA` where no face was
 #'   found. For a video, a `"video_scores"` data frame with the attributes
 #'   `"frame"` and `"time"`, which [plot()][plot.video_scores] draws over time
-#'   (one panel per face with `face_selection = "all"`).
+#'   (one panel per person with `face_selection = "all"`).
 #' @references Russell, J. A. (1980). A circumplex model of affect. Journal of
 #'   Personality and Social Psychology, 39(6), 1161-1178.
 #' @seealso [map_discrete_to_vad()], [evaluate_scores()], [image_scores()],
@@ -85,7 +86,8 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
                        templates = NULL, batch_size = NULL, device = NULL, progress = NULL,
                        pattern = image_pattern(), recursive = FALSE,
                        nframes = 100, start = 0, end = -1, uniform = FALSE, ffreq = 15, timestamps = FALSE,
-                       save_video = FALSE, save_frames = FALSE, save_dir = "temp/", video_name = "temp") {
+                       save_video = FALSE, save_frames = FALSE, save_dir = "temp/", video_name = "temp",
+                       persons = NULL, person_names = NULL) {
   if (missing(input)) arg_error("input argument is required")
   check_no_dots(...)
   valid_dimensions <- c("valence", "arousal", "dominance")
@@ -121,7 +123,8 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
     # For a video the times are always fetched, to keep them as attributes for plot().
     timestamps = if (video) TRUE else timestamps,
     save_video = check_bool(save_video, "save_video"), save_frames = check_bool(save_frames, "save_frames"),
-    save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name")
+    save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name"),
+    persons = as_optional_whole(persons, "persons"), person_names = check_person_names(person_names)
   ), options))
   scores <- as_scores_frame(result, required = c(if (video) c("frame", "time"), dimensions))
   if (!video) return(scores)
@@ -268,7 +271,7 @@ corpus_vad_scores <- function(inputs, output_dir, dimensions = c("valence", "aro
     custom_labels = custom_labels
   ), options))
   scores <- as_scores_frame(result, required = c("frame", "time"))
-  for (column in intersect(c("frame", "face", "x", "y", "width", "height"), names(scores))) {
+  for (column in intersect(c("frame", "person", "face", "x", "y", "width", "height"), names(scores))) {
     scores[[column]] <- as.integer(scores[[column]])
   }
   class(scores) <- c("corpus_scores", "data.frame")

@@ -50,7 +50,7 @@ def test_rows_equal_video_scores_and_image_scores_dir(tiny_model, corpus, tmp_pa
     assert summary["kind"] == ["video"] * 6 + ["images"] * 2
     assert set(summary["status"]) == {"scored"}
     result = te.read_corpus(out)
-    face_columns = (["face"] if selection == "all" else []) + ["x", "y", "width", "height", "confidence"]
+    face_columns = (["person", "face"] if selection == "all" else []) + ["x", "y", "width", "height", "confidence"]
     assert list(result) == ["source", "frame", "time"] + face_columns + CLASSES
     assert list(dict.fromkeys(result["source"])) == ["a_moving.avi", "b_two.avi", "c_group.png", "d_face.jpg",
                                                     "e_blank.png", "f_mirror.jpg", "g_small.png"]
@@ -64,7 +64,10 @@ def test_rows_equal_video_scores_and_image_scores_dir(tiny_model, corpus, tmp_pa
     image_rows = [i for i, s in enumerate(result["source"]) if not s.endswith(".avi")]
     assert [result["source"][i] for i in image_rows] == images["image_id"]
     assert all(np.isnan(result["frame"][i]) and np.isnan(result["time"][i]) for i in image_rows)
-    assert_same_rows(result, images, image_rows, face_columns + CLASSES)
+    image_columns = [c for c in face_columns if c != "person"]  # images are not people followed in time
+    assert_same_rows(result, images, image_rows, image_columns + CLASSES)
+    if selection == "all":
+        assert all(np.isnan(result["person"][i]) for i in image_rows)
     # The face leaves the picture in a_moving.avi: those rows are missing values, not dropped.
     moving = rows_of(result, "a_moving.avi")
     assert np.isnan(result["joy"][moving[-1]]) and not np.isnan(result["joy"][moving[0]])

@@ -129,9 +129,11 @@ def test_all_in_a_folder_and_a_video(tiny_model, image_dir, face_video):
     with pytest.warns(te.TransforemotionWarning, match="No face"):
         video = te.video_scores(face_video, CLASSES, nframes=6, ffreq=11, face_selection="all",
                                 local_model_path=tiny_model)
-    assert list(video)[:3] == ["frame", "time", "face"]  # frame and time always there with "all"
+    assert list(video)[:4] == ["frame", "time", "person", "face"]  # frame and time always there with "all"
     assert video["frame"] == [0, 11, 22, 33, 44, 55]
     assert video["face"][:4] == [0, 0, 0, 0] and all(math.isnan(f) for f in video["face"][4:])
+    # one person, followed while the face is in the picture; no person once it has left (no gap to fill)
+    assert video["person"][:4] == [0, 0, 0, 0] and all(math.isnan(p) for p in video["person"][4:])
 
 
 def test_face_boxes_report_the_scored_face(tiny_model, image_dir, face):

@@ -82,10 +82,10 @@ def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(t
 def test_a_failure_in_a_face_thread_reaches_the_caller(tiny_model, astronaut, monkeypatch):
     vlm = models.load_model(local_model_path=tiny_model)
 
-    def broken(picture, selection):
+    def broken(picture, selection, *options):
         if picture.key == 2:
             raise RuntimeError("detector exploded")
-        return original(picture, selection)
+        return original(picture, selection, *options)
 
     original = stream._targets
     monkeypatch.setattr(stream, "_targets", broken)

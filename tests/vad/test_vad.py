@@ -123,7 +123,12 @@ def test_video_with_every_face_and_no_timestamps(tiny_model, face_video):
     assert list(plain) == ["valence", "arousal", "dominance"] and len(plain["valence"]) == 3
     every = te.vad_scores(face_video, dimensions="valence", nframes=2, ffreq=10, face_selection="all",
                           local_model_path=tiny_model)
-    assert list(every)[:3] == ["frame", "time", "face"] and every["frame"] == [0, 10]
+    assert list(every)[:4] == ["frame", "time", "person", "face"] and every["frame"] == [0, 10]
+    assert every["person"] == [0, 0]  # the one face, followed from frame to frame
+    two = te.vad_scores(face_video, dimensions="valence", nframes=2, ffreq=10, face_selection="all",
+                        persons=1, person_names=["speaker"], local_model_path=tiny_model)
+    assert two["person"] == ["speaker", "speaker"]
+    assert two["valence"] == every["valence"]
 
 
 # --- arguments: transforEmotion's checks, and no silent change of method ----------------------
@@ -200,6 +205,10 @@ def test_options_of_another_kind_of_input_are_not_ignored(image_dir, face_video,
         te.vad_scores(image, nframes=10, local_model_path=tiny_model)
     with pytest.raises(ValueError, match="uniform=True, timestamps=True apply to a video only"):
         te.vad_scores(image, uniform=True, timestamps=True, local_model_path=tiny_model)
+    with pytest.raises(ValueError, match="persons=2 applies to a video only"):
+        te.vad_scores(image, face_selection="all", persons=2, local_model_path=tiny_model)
+    with pytest.raises(ValueError, match="needs face_selection='all'"):
+        te.vad_scores(face_video, persons=2, local_model_path=tiny_model)
     with pytest.raises(ValueError, match="recursive=True applies to a folder of images only"):
         te.vad_scores(face_video, recursive=True, local_model_path=tiny_model)
     with pytest.raises(ValueError, match="must be one video"):

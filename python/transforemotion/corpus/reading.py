@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
-from ..core.checks import check_text
+from ..core.checks import check_count, check_text
 from ..core.errors import InputNotFoundError
+from ..core.errors import ArgumentError
 from ..core.messages import arg, function, warn
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
+from .persons import corpus_person_ids, persons_by_video
 from .store import CorpusFolder
 
 __all__ = ["read_corpus"]
 
 
-def read_corpus(output_dir: str) -> Dict[str, list]:
+def read_corpus(output_dir: str, persons: Optional[int] = None) -> Dict[str, list]:
     """All the scores saved in a ``score_corpus`` output folder, as one dict of columns.
 
     Columns: ``source`` (``id`` when the manifest had ids), ``frame`` and
-    ``time`` (NaN for images), the face columns (``face`` and the box with
-    ``face_selection="all"``; the box with ``face_boxes=True``), then one
-    column per class. Rows are in input order, then frame order; each row
+    ``time`` (NaN for images), the face columns (``person``, ``face`` and the
+    box with ``face_selection="all"``; the box with ``face_boxes=True``), then
+    one column per class. Rows are in input order, then frame order; each row
     equals the row ``video_scores`` or ``image_scores_dir`` gives for the same
     picture. A warning says when units failed or are not finished yet.
+
+    With ``face_selection="all"``, ``person`` follows each person through
+    each video (ids per video, as ``video_scores`` gives them; NaN for
+    images), computed now from what the parts store; each person missing
+    from a sampled frame between their first and last appearance gets a
+    row there with missing values, as in ``video_scores``.
+
+    Args:
+        output_dir: the folder given to ``score_corpus``.
+        persons: keep only the N people seen most often in each video;
+            ``None`` uses the ``persons`` given to ``score_corpus`` (if any).
 
     Example:
         >>> read_corpus("scores/")  # doctest: +SKIP
@@ -40,8 +53,10 @@ def read_corpus(output_dir: str) -> Dict[str, list]:
                                 f"{function('score_corpus')} with it as {arg('output_dir')} first.")
     arguments = record["arguments"]
     id_column = arguments["id_column"]
-    table = folder.read_parts(record["units"])
+    every_face = arguments["face_selection"] == "all"
+    persons = _persons(persons if persons is not None else record.get("persons"), every_face)
     names = _column_names(arguments)
+    table = folder.read_parts(record["units"], names)
     if table is None:
         columns: Dict[str, list] = {name: [] for name in names}
     else:
@@ -49,13 +64,31 @@ def read_corpus(output_dir: str) -> Dict[str, list]:
 
         order = {name: i for i, name in enumerate(record["sources"])}
         position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
-        table = table.take(np.argsort(position, kind="stable"))
+        sort = np.argsort(position, kind="stable")
+        table = table.take(sort)
         columns = {}
         for name in names:
             values = table.column(name).to_pylist()
             columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+        if every_face:
+            person = corpus_person_ids(folder, record["units"], arguments["unit_size"])[sort]
+            columns = persons_by_video(columns, id_column, person, persons)
+    if table is None and every_face:
+        columns = {**{k: columns[k] for k in (id_column, *TIME_COLUMNS)}, "person": [],
+                   **{k: v for k, v in columns.items() if k not in (id_column, *TIME_COLUMNS)}}
     _warn_incomplete(folder, record["units"])
     return columns
+
+
+def _persons(persons, every_face: bool) -> Optional[int]:
+    if persons is None:
+        return None
+    if not every_face:
+        raise ArgumentError(f"{arg('persons')} chooses among the people followed through each video, which needs "
+                            f"a corpus scored with {arg('face_selection', 'all')}; this one was not. Leave "
+                            f"{arg('persons')} out, or score the corpus again with {arg('face_selection', 'all')} "
+                            f"(in another output folder).")
+    return check_count("persons", persons, 1)
 
 
 def _column_names(arguments: dict) -> List[str]:

@@ -19,7 +19,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 from ..core.checks import check_choice, check_count, check_flag, check_number, check_text
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, value, warn
-from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS, ScoringRequest, scoring_request
+from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringRequest, check_person_options,
+                      scoring_request)
 from ..media import DEFAULT_NFRAMES, check_sampling_arguments
 from .inputs import Unit, plan_units, read_sources, warn_short_videos
 from .store import FORMAT, CorpusFolder, require_pyarrow
@@ -32,7 +33,7 @@ ENGINES = ("local", "ray")
 # ViT-B/32 on a laptop CPU, a few seconds on a GPU; little is lost to a crash.
 DEFAULT_UNIT_SIZE = 256
 MAX_UNIT_SIZE = 100_000
-_LEADING = ("source", "id") + TIME_COLUMNS + (FACE_COLUMN,) + BOX_COLUMNS
+_LEADING = ("source", "id") + TIME_COLUMNS + (PERSON_COLUMN, FACE_COLUMN) + BOX_COLUMNS
 
 
 def _check_labels_free(labels: Sequence[str]) -> None:
@@ -123,6 +124,7 @@ def score_corpus(
     workers: Optional[int] = None,
     gpus_per_worker: Optional[float] = None,
     cpus_per_worker: float = 1,
+    persons: Optional[int] = None,
 ) -> Dict[str, list]:
     """Score every video and image of a corpus into ``output_dir``, resumably.
 
@@ -168,6 +170,11 @@ def score_corpus(
         cpus_per_worker: Ray only: CPUs reserved per worker; also its torch
             thread count (at least 1). Use 0.5 on a machine with few cores, so
             that Ray keeps a CPU for its own work.
+        persons: with ``face_selection="all"``, :func:`read_corpus` keeps
+            only the N people seen most often in each video. It is recorded
+            in ``corpus.json`` and used when the corpus is read (people are
+            followed through each video then); changing it needs no new
+            scoring.
 
     Returns:
         A dict of columns with one row per unit: ``unit``, ``kind``
@@ -191,6 +198,9 @@ def score_corpus(
     if on_ray:
         request = replace(request, device=_device_name(device))
     _check_labels_free(request.plan.labels)
+    persons = check_person_options(request.plan.face_selection, persons, names_allowed=False)
+    if request.plan.face_selection == "all":  # each face's appearance, kept in the parts for following people
+        request = replace(request, plan=replace(request.plan, appearance=True))
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes_checked, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start,
                                                                   end, ffreq)
@@ -225,7 +235,7 @@ def score_corpus(
             _refuse_changes(output_dir, recorded.get("arguments", {}), arguments)
         plan = plan_units(sources, nframes_checked, uniform, ffreq, unit_size)
         warn_short_videos(plan.short_videos, nframes_checked)
-        folder.write_record({"format": FORMAT, "arguments": arguments,
+        folder.write_record({"format": FORMAT, "arguments": arguments, "persons": persons,
                              "sources": [s.name for s in sources], "units": [u.id for u in plan.units]})
         return _run(folder, plan.units, request, id_column, on_ray, address, workers, gpus_per_worker,
                     cpus_per_worker)

@@ -57,8 +57,9 @@ def require_pyarrow():
         ) from None
 
 
-def table_bytes(columns: Dict[str, list], labels: Sequence[str]) -> bytes:
-    """A part: the result columns of one unit as Parquet bytes, with fixed types."""
+def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional[dict] = None) -> bytes:
+    """A part: the result columns of one unit as Parquet bytes, with fixed types; ``extra`` adds
+    columns that are ready as Arrow arrays (the person tracker's, see :mod:`.persons`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -73,6 +74,7 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str]) -> bytes:
             arrays[name] = pa.array(values, type=pa.string())
         else:
             arrays[name] = pa.array(values, type=pa.float64())
+    arrays.update(extra or {})
     sink = io.BytesIO()
     pq.write_table(pa.table(arrays), sink)
     return sink.getvalue()
@@ -196,8 +198,9 @@ class CorpusFolder:
             fh.close()
 
     # -- reading ------------------------------------------------------------------------------
-    def read_parts(self, unit_ids: Sequence[str]):
-        """The parts of these units that exist, as one Arrow table (None when there is none)."""
+    def read_parts(self, unit_ids: Sequence[str], columns: Optional[Sequence[str]] = None):
+        """The parts of these units that exist, as one Arrow table (None when there is none);
+        only ``columns`` when given (so that the tracker's appearance vectors stay on disk)."""
         require_pyarrow()
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -208,7 +211,7 @@ class CorpusFolder:
             if not os.path.isfile(path):
                 continue
             try:
-                tables.append(pq.read_table(path))
+                tables.append(pq.read_table(path, columns=None if columns is None else list(columns)))
             except (OSError, pa.ArrowException) as exc:
                 raise ArgumentError(f"{path} is damaged ({exc}). Delete it and run {function('score_corpus')} again "
                                  "with the same arguments: that unit alone is scored again.") from None

@@ -21,6 +21,7 @@ from ..engine import (NO_FACE, ModelOrLoader, Picture, Rows, ScoringRequest, no_
                       score_stream, time_columns)
 from ..media import load_image, open_video, read_frames
 from .inputs import Unit
+from .persons import appearance_arrays
 from .store import table_bytes
 
 __all__ = ["UnitResult", "score_units"]
@@ -111,5 +112,7 @@ def _finish(unit: Unit, rows: Rows, request: ScoringRequest, id_column: str) -> 
         for key, reason in rows.errors.items():
             failures.append((unit.names[key[1]], reason))
     columns = rows_to_columns(rows, request, leading)
+    # A video's people are followed when the corpus is read, from the appearance each part keeps.
+    extra = appearance_arrays(rows) if unit.kind == "video" and rows.appearance is not None else None
     no_face = len(rows.keys_with(NO_FACE))
-    return UnitResult(unit.id, table_bytes(columns, request.plan.labels), failures, len(rows), no_face)
+    return UnitResult(unit.id, table_bytes(columns, request.plan.labels, extra), failures, len(rows), no_face)

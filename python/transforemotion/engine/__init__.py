@@ -5,16 +5,19 @@
   embedded in batches.
 - :mod:`.run`: reading images, the progress bar, and the warnings for skipped pictures.
 - :mod:`.columns`: the result's column names, defined once, and :func:`rows_to_columns`.
+- :mod:`.persons`: the ``person`` column: the tracker run over a video's rows, ``persons=``, gaps filled.
 """
 
-from .columns import (BOX_COLUMNS, FACE_COLUMN, IMAGE_ID_COLUMN, INTEGER_COLUMNS, METADATA_COLUMNS, TIME_COLUMNS,
-                      no_time_columns, rows_to_columns, time_columns)
+from .columns import (BOX_COLUMNS, FACE_COLUMN, IMAGE_ID_COLUMN, INTEGER_COLUMNS, METADATA_COLUMNS, PERSON_COLUMN,
+                      TIME_COLUMNS, no_time_columns, rows_to_columns, time_columns)
+from .persons import PersonFollower, check_person_options, with_persons
 from .request import ScoringPlan, ScoringRequest, scoring_request
 from .run import no_face_advice, read_images, score_image_files, score_pictures, warn_unread
 from .stream import NO_FACE, SCORED, UNREADABLE, ModelOrLoader, Picture, Rows, score_all, score_stream, warn_skipped
 
 __all__ = [
-    "BOX_COLUMNS", "FACE_COLUMN", "IMAGE_ID_COLUMN", "INTEGER_COLUMNS", "METADATA_COLUMNS", "TIME_COLUMNS",
+    "BOX_COLUMNS", "FACE_COLUMN", "IMAGE_ID_COLUMN", "PERSON_COLUMN", "PersonFollower", "check_person_options",
+    "with_persons", "INTEGER_COLUMNS", "METADATA_COLUMNS", "TIME_COLUMNS",
     "no_time_columns", "rows_to_columns", "time_columns",
     "ScoringPlan", "ScoringRequest", "scoring_request", "no_face_advice", "read_images", "score_pictures", "score_image_files",
     "warn_unread", "NO_FACE", "SCORED", "UNREADABLE", "ModelOrLoader", "Picture", "Rows", "score_all",

@@ -2,8 +2,9 @@
 
 A result is a dict of columns (name -> list of plain Python values): the
 picture's own columns (``image``, ``image_id``, ``frame``, ``time``; a
-corpus adds ``source`` or ``id``), then the face's (``face``, the box,
-``confidence``), then one column per label. Every layer that names a column
+corpus adds ``source`` or ``id``), then the face's (``person`` for a video
+with every face, ``face``, the box, ``confidence``), then one column per
+label. Every layer that names a column
 (the corpus store, evaluation, plotting, R) takes the names from here.
 """
 
@@ -15,22 +16,27 @@ from typing import Callable, Dict
 import numpy as np
 
 from .request import ScoringRequest
+from .persons import person_value
 from .stream import Rows
 
-__all__ = ["IMAGE_ID_COLUMN", "FACE_COLUMN", "BOX_COLUMNS", "TIME_COLUMNS", "INTEGER_COLUMNS", "METADATA_COLUMNS",
+__all__ = ["IMAGE_ID_COLUMN", "FACE_COLUMN", "PERSON_COLUMN", "BOX_COLUMNS", "TIME_COLUMNS", "INTEGER_COLUMNS", "METADATA_COLUMNS",
            "rows_to_columns", "time_columns", "no_time_columns"]
 
 # A picture's name in a folder's result (its path relative to the folder).
 IMAGE_ID_COLUMN = "image_id"
 # Columns that describe a face, in this order, after the picture's own columns.
 FACE_COLUMN = "face"
+# Who a face is: the same number for the same person in every frame of a video (``face`` is only the
+# face's left-to-right rank within its frame).
+PERSON_COLUMN = "person"
 BOX_COLUMNS = ("x", "y", "width", "height", "confidence")
 # Where a row is in a video.
 TIME_COLUMNS = ("frame", "time")
 # Columns of whole numbers (missing values are NaN in a result, nulls in Parquet).
-INTEGER_COLUMNS = ("frame", FACE_COLUMN, "x", "y", "width", "height")
+INTEGER_COLUMNS = ("frame", PERSON_COLUMN, FACE_COLUMN, "x", "y", "width", "height")
 # Every column that is not a label's score, in any result or corpus table.
-METADATA_COLUMNS = frozenset(("image", IMAGE_ID_COLUMN, "source", "id") + TIME_COLUMNS + (FACE_COLUMN,) + BOX_COLUMNS)
+METADATA_COLUMNS = frozenset(("image", IMAGE_ID_COLUMN, "source", "id") + TIME_COLUMNS + (PERSON_COLUMN, FACE_COLUMN)
+                             + BOX_COLUMNS)
 
 
 def time_columns(frame_of: Callable[[object], int], fps: float) -> Dict[str, Callable[[object], object]]:
@@ -52,6 +58,8 @@ def rows_to_columns(rows: Rows, request: ScoringRequest,
     """Rows to dict-of-lists: the picture's columns, the face's, then one per label (plain Python values)."""
     columns: Dict[str, list] = {name: [f(k) for k in rows.keys] for name, f in leading.items()}
     every_face = request.plan.face_selection == "all"
+    if rows.person is not None:
+        columns[PERSON_COLUMN] = [person_value(p) for p in rows.person]
     if every_face:
         columns[FACE_COLUMN] = [float("nan") if f < 0 or s != "scored" else int(f)
                                 for f, s in zip(rows.face, rows.status)]

@@ -36,6 +36,8 @@ class ScoringPlan:
     # face_device, the model's device); see faces.backends.
     face_backend: str = "opencv"
     face_device: Optional[str] = None
+    # Give each face an appearance vector for the person tracker (video with face_selection="all").
+    appearance: bool = False
 
 
 

@@ -7,7 +7,7 @@ everywhere.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterator, List, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from ..core.messages import arg
 from ..media import load_image
@@ -42,7 +42,9 @@ def _progress_bar(total: int, request: ScoringRequest, unit: str, desc: str):
     return tqdm(total=total, unit=unit, desc=desc, disable=not show, leave=False)
 
 
-def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, desc: str) -> Rows:
+def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, desc: str,
+                   on_rows: Optional[Callable[[Rows], None]] = None) -> Rows:
+    """Every row, joined, with a progress bar; ``on_rows`` also sees each batch (the person tracker)."""
     with _progress_bar(total, request, unit, desc) as bar:
         last = [object()]
 
@@ -52,6 +54,8 @@ def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, des
                 if key != last[0]:
                     new, last[0] = new + 1, key
             bar.update(new)
+            if on_rows is not None:
+                on_rows(rows)
 
         return score_all(request.load, pictures, request.plan, on_rows=advance)
 

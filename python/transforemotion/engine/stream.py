@@ -24,6 +24,7 @@ import numpy as np
 from ..core.checks import usable_cores
 from ..core.messages import missing_value, warn
 from ..faces import choose_faces, choose_faces_batch, crop_face
+from ..faces.tracking import DESCRIPTOR_SIZE, face_descriptor
 from ..models import VisionLanguageModel
 from .request import ScoringPlan
 
@@ -55,7 +56,15 @@ class Rows:
     of each unreadable picture to the reason. ``embeddings`` are the rows'
     unit-length image embeddings, float32 (NaN rows where nothing was
     scored), or None where they were not kept (see
-    ``ScoringPlan.keep_embeddings``) or no row was scored."""
+    ``ScoringPlan.keep_embeddings``) or no row was scored.
+
+    With ``ScoringPlan.appearance``, ``appearance`` holds each face's
+    :func:`~transforemotion.faces.tracking.face_descriptor` in float16 (NaN
+    rows where no face was scored) and ``frame_size`` each row's picture
+    height and width (0 where the picture could not be read), for the person
+    tracker; both are None otherwise. ``person`` is each row's person id
+    (-1 for none) once a video's rows have been through the tracker
+    (:mod:`.persons`), else None."""
 
     keys: List[object]
     status: List[str]
@@ -65,6 +74,9 @@ class Rows:
     scores: np.ndarray
     errors: Dict[object, str] = field(default_factory=dict)
     embeddings: Optional[np.ndarray] = None
+    appearance: Optional[np.ndarray] = None
+    frame_size: Optional[np.ndarray] = None
+    person: Optional[np.ndarray] = None
 
     @classmethod
     def empty(cls, n_labels: int) -> "Rows":
@@ -73,6 +85,9 @@ class Rows:
     def without_embeddings(self) -> "Rows":
         return replace(self, embeddings=None)
 
+    def without_appearance(self) -> "Rows":
+        return replace(self, appearance=None, frame_size=None)
+
     def slice(self, start: int, stop: int) -> "Rows":
         """Rows ``start`` to ``stop`` (not included), with their errors and embeddings."""
         keys = self.keys[start:stop]
@@ -80,7 +95,8 @@ class Rows:
         return Rows(keys, self.status[start:stop], self.face[start:stop], self.boxes[start:stop],
                     self.confidence[start:stop], self.scores[start:stop],
                     {k: v for k, v in self.errors.items() if k in wanted},
-                    None if self.embeddings is None else self.embeddings[start:stop])
+                    *(None if a is None else a[start:stop] for a in (self.embeddings, self.appearance,
+                                                                     self.frame_size, self.person)))
 
     @classmethod
     def concat(cls, blocks: Sequence["Rows"], n_labels: int) -> "Rows":
@@ -98,6 +114,9 @@ class Rows:
             np.vstack([b.scores for b in blocks]),
             errors,
             _join_embeddings(blocks),
+            _join_rows([b.appearance for b in blocks], [len(b) for b in blocks], np.float16, np.nan),
+            _join_rows([b.frame_size for b in blocks], [len(b) for b in blocks], np.int32, 0),
+            _join_rows([b.person for b in blocks], [len(b) for b in blocks], np.int64, -1),
         )
 
     def __len__(self) -> int:
@@ -118,22 +137,41 @@ def _join_embeddings(blocks: Sequence[Rows]) -> Optional[np.ndarray]:
                       for b in blocks])
 
 
-# One face (or whole picture) to embed: (face index or -1, box (5,) or None, crop or None, status).
-_Target = Tuple[int, Optional[np.ndarray], Optional[np.ndarray], str]
+def _join_rows(arrays: Sequence[Optional[np.ndarray]], lengths: Sequence[int], dtype, fill) -> Optional[np.ndarray]:
+    """Per-row arrays of blocks stacked; a block without one gets rows of ``fill`` (None when no block has one)."""
+    shape = next((a.shape[1:] for a in arrays if a is not None), None)
+    if shape is None:
+        return None
+    return np.concatenate([a if a is not None else np.full((n, *shape), fill, dtype) for a, n in zip(arrays, lengths)])
 
 
-def _targets(picture: Picture, face_selection: str, boxes: Optional[np.ndarray] = None) -> List[_Target]:
-    """What to embed for one picture; ``boxes`` are its chosen faces when a batched search found them already."""
+# One face (or whole picture) to embed: (face index or -1, box (5,) or None, crop or None, status, and for
+# the person tracker the face's appearance descriptor and the picture's (height, width), or None).
+_Look = Tuple[np.ndarray, Tuple[int, int]]
+_Target = Tuple[int, Optional[np.ndarray], Optional[np.ndarray], str, Optional[_Look]]
+
+
+def _targets(picture: Picture, face_selection: str, boxes: Optional[np.ndarray] = None,
+             appearance: bool = False) -> List[_Target]:
+    """What to embed for one picture; ``boxes`` are its chosen faces when a batched search found them already;
+    ``appearance``: each face's appearance vector too, for the person tracker."""
     if picture.image is None:
-        return [(-1, None, None, UNREADABLE)]
+        return [(-1, None, None, UNREADABLE, None)]
     if face_selection == "none":
-        return [(-1, None, picture.image, SCORED)]
+        return [(-1, None, picture.image, SCORED, None)]
     if boxes is None:
         boxes = choose_faces(picture.image, face_selection)
     if not len(boxes):
-        return [(-1, None, None, NO_FACE)]
+        return [(-1, None, None, NO_FACE, None)]
     numbered = face_selection == "all"
-    return [(i if numbered else -1, box, crop_face(picture.image, box), SCORED) for i, box in enumerate(boxes)]
+    return [(i if numbered else -1, box, crop_face(picture.image, box), SCORED,
+             _look(picture.image, box) if appearance else None) for i, box in enumerate(boxes)]
+
+
+def _look(image: np.ndarray, box: np.ndarray) -> _Look:
+    """The tracker's appearance vector, made here while the frame is at hand. In float16, what a corpus
+    part stores, so that a video scored whole and one scored in parts give the tracker the same numbers."""
+    return face_descriptor(image, box).astype(np.float16), image.shape[:2]
 
 
 class _SharedSetting:
@@ -229,9 +267,9 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
         try:
             for picture, boxes in _with_batched_faces(pictures, plan):
                 if boxes is not None or pool is None:
-                    targets = _targets(picture, plan.face_selection, boxes)
+                    targets = _targets(picture, plan.face_selection, boxes, plan.appearance)
                 else:
-                    targets = pool.submit(_targets, picture, plan.face_selection)
+                    targets = pool.submit(_targets, picture, plan.face_selection, None, plan.appearance)
                 if not put((picture.key, picture.error, targets)):
                     return
             put(_END)
@@ -270,7 +308,7 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
                         pending.append(item)
                         faces += len(item[2])
                 batch, pending = _take_batch(pending, plan.batch_size)
-                yield _embed(vlm, text, batch)
+                yield _embed(vlm, text, batch, plan.appearance)
                 size = min(2 * size, plan.batch_size)
         finally:
             stop.set()
@@ -310,18 +348,22 @@ def _take_batch(pending: list, batch_size: int) -> Tuple[list, list]:
     return batch, pending
 
 
-def _embed(model: VisionLanguageModel, text, batch) -> Rows:
+def _embed(model: VisionLanguageModel, text, batch, appearance: bool = False) -> Rows:
     keys, status, face, boxes, confidence, crops, errors = [], [], [], [], [], [], {}
+    looks, sizes = [], []
     for key, error, targets in batch:
         if error is not None:
             errors[key] = error
-        for index, box, crop, state in targets:
+        for index, box, crop, state, look in targets:
             keys.append(key)
             status.append(state)
             face.append(index)
             boxes.append(box[:4] if box is not None else np.full(4, np.nan))
             confidence.append(box[4] if box is not None else np.nan)
             crops.append(crop)
+            if appearance:
+                looks.append(look[0] if look is not None else np.full(DESCRIPTOR_SIZE, np.nan, np.float16))
+                sizes.append(look[1] if look is not None else (0, 0))
     scores = np.full((len(crops), text.shape[0]), np.nan)
     embeddings = None
     todo = [i for i, crop in enumerate(crops) if crop is not None]
@@ -330,17 +372,24 @@ def _embed(model: VisionLanguageModel, text, batch) -> Rows:
         scores[todo] = model.probabilities(embedded, text)
         embeddings = np.full((len(crops), embedded.shape[1]), np.nan, np.float32)
         embeddings[todo] = embedded.float().cpu().numpy()
-    return Rows(keys, status, np.asarray(face, np.int64), np.asarray(boxes, float).reshape(-1, 4),
+    rows = Rows(keys, status, np.asarray(face, np.int64), np.asarray(boxes, float).reshape(-1, 4),
                 np.asarray(confidence, float), scores, errors, embeddings)
+    if appearance:
+        rows.appearance = np.asarray(looks, np.float16).reshape(-1, DESCRIPTOR_SIZE)
+        rows.frame_size = np.asarray(sizes, np.int32).reshape(-1, 2)
+    return rows
 
 
 def score_all(model: ModelOrLoader, pictures: Iterable[Picture], plan: ScoringPlan,
               on_rows: Optional[Callable[[Rows], None]] = None) -> Rows:
-    """Every row of :func:`score_stream`, joined; ``on_rows`` sees each batch (progress bars)."""
+    """Every row of :func:`score_stream`, joined; ``on_rows`` sees each batch (progress bars, the person
+    tracker). The joined rows never keep the appearance vectors: a long video's would fill memory, and
+    the tracker has used each batch's as it came."""
     blocks = []
     for rows in score_stream(model, pictures, plan):
         if on_rows is not None:
             on_rows(rows)
+        rows = rows.without_appearance()
         blocks.append(rows if plan.keep_embeddings else rows.without_embeddings())
     return Rows.concat(blocks, len(plan.labels))
 

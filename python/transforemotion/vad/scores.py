@@ -106,6 +106,8 @@ def vad_scores(
     save_frames: bool = False,
     save_dir: str = "temp/",
     video_name: str = "temp",
+    persons: Optional[int] = None,
+    person_names: Union[None, Sequence[str], Mapping[int, str]] = None,
 ) -> Dict[str, list]:
     """Valence, arousal and dominance of the faces in images, a folder of images, or a video.
 
@@ -138,14 +140,15 @@ def vad_scores(
         device, progress: as in ``image_scores``.
         pattern, recursive: for a folder, as in ``image_scores_dir``.
         nframes, start, end, uniform, ffreq, timestamps, save_video,
-        save_frames, save_dir, video_name: for a video, as in
-        ``video_scores``.
+        save_frames, save_dir, video_name, persons, person_names: for a
+        video, as in ``video_scores``.
 
     Returns:
         A dict of columns: the leading columns the underlying function gives
         (``image`` and the box with ``face_selection="all"``; ``image_id``
         for a folder; ``frame`` and ``time`` for a video with
-        ``timestamps=True`` or ``"all"``), then one column per dimension,
+        ``timestamps=True`` or ``"all"``, and with ``"all"`` ``person``,
+        the same for a person throughout the video), then one column per dimension,
         from 0 (low pole) to 1 (high pole). NaN where no face was found.
 
     Raises:
@@ -181,7 +184,8 @@ def vad_scores(
     video_options = {"nframes": (nframes, DEFAULT_NFRAMES), "start": (start, 0), "end": (end, -1),
                      "uniform": (uniform, False), "ffreq": (ffreq, 15), "timestamps": (timestamps, False),
                      "save_video": (save_video, False), "save_frames": (save_frames, False),
-                     "save_dir": (save_dir, "temp/"), "video_name": (video_name, "temp")}
+                     "save_dir": (save_dir, "temp/"), "video_name": (video_name, "temp"),
+                     "persons": (persons, None), "person_names": (person_names, None)}
     folder_options = {"pattern": (pattern, DEFAULT_IMAGE_PATTERN), "recursive": (recursive, False)}
     scoring = dict(face_selection=face_selection, model=model, local_model_path=local_model_path,
                    face_boxes=face_boxes, templates=templates, batch_size=batch_size, device=device,
@@ -193,7 +197,8 @@ def vad_scores(
                              f"for each, or use {function('score_corpus')} for a whole corpus.")
         scores = api.video_scores(items[0], classes, nframes=nframes, start=start, end=end, uniform=uniform,
                                   ffreq=ffreq, save_video=save_video, save_frames=save_frames, save_dir=save_dir,
-                                  video_name=video_name, timestamps=timestamps, **scoring)
+                                  video_name=video_name, timestamps=timestamps, persons=persons,
+                                  person_names=person_names, **scoring)
     else:
         _check_unused(video_options, "a video")
         if folder:

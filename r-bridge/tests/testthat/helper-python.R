@@ -79,3 +79,28 @@ two_faces_image <- function() {
   }
   fixtures$two_faces
 }
+
+# Two people crossing: the face photo in the top half walks from left to right, its mirror image in the
+# bottom half from right to left (2 s at 10 fps, 20 frames), so the faces swap sides. The top face is the
+# first person seen from the left: person 0 in every frame, whatever its left-to-right rank.
+crossing_video <- function() {
+  if (is.null(fixtures$crossing)) {
+    path <- file.path(tempdir(), "crossing.avi")
+    code <- sprintf(paste(
+      "import cv2, numpy as np",
+      "face = cv2.resize(cv2.imread(%s), (104, 120))",
+      "other = cv2.flip(face, 1)",
+      "writer = cv2.VideoWriter(%s, cv2.VideoWriter_fourcc(*'MJPG'), 10, (640, 280))",
+      "for i in range(20):",
+      "    canvas = np.full((280, 640, 3), 200, np.uint8)",
+      "    canvas[10:130, 20 + 25 * i:124 + 25 * i] = face",
+      "    canvas[150:270, 516 - 25 * i:620 - 25 * i] = other",
+      "    writer.write(canvas)",
+      "writer.release()",
+      sep = "\n"
+    ), deparse(face_image()), deparse(path))
+    reticulate::py_run_string(code, local = TRUE)
+    fixtures$crossing <- path
+  }
+  fixtures$crossing
+}

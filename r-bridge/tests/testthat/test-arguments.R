@@ -30,6 +30,16 @@ test_that("face_selection, model, local_model_path and the options are type-chec
                "`local_model_path` must be an existing folder")
 })
 
+test_that("persons and person_names are type-checked in R", {
+  expect_error(video_scores(face, c("joy", "anger"), persons = 1.5), "`persons` must be a single whole number")
+  expect_error(video_scores(face, c("joy", "anger"), persons = "2"), "`persons`")
+  expect_error(video_scores(face, c("joy", "anger"), person_names = 1:2), "`person_names` must be a character vector")
+  expect_error(video_scores(face, c("joy", "anger"), person_names = c("a", NA)), "`person_names`")
+  expect_error(video_scores(face, c("joy", "anger"), person_names = c(host = "a")),
+               "The names of `person_names` must be person ids")
+  expect_error(read_corpus(tempdir(), persons = NA), "`persons`")
+})
+
 test_that("image_scores_dir checks its arguments", {
   expect_error(image_scores_dir("no/such/folder", c("joy", "anger")), "`dir` must be an existing folder")
   expect_error(image_scores_dir(dirname(face), c("joy", "anger"), recursive = "yes"), "`recursive` must be TRUE or FALSE")

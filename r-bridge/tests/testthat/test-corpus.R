@@ -60,6 +60,24 @@ test_that("corpus_scores scores videos and images; read_corpus gives video_score
                "holds a corpus scored with other arguments", class = "transforemotion_python_error")
 })
 
+test_that("a corpus follows people through each video across its units, as video_scores does", {
+  skip_if_no_python()
+  out <- file.path(tempdir(), "corpus-persons")
+  unlink(out, recursive = TRUE)
+  corpus_scores(crossing_video(), classes, out, nframes = 20, ffreq = 1, face_selection = "all", unit_size = 7,
+                persons = 1, local_model_path = tiny_model(), progress = FALSE)
+  kept <- read_corpus(out)
+  expect_identical(names(kept)[1:5], c("source", "frame", "time", "person", "face"))
+  expect_identical(kept$person, rep(0L, 20))  # both are seen in every frame; the tie goes to person 0
+  everyone <- read_corpus(out, persons = 2)
+  video <- video_scores(crossing_video(), classes, nframes = 20, ffreq = 1, face_selection = "all",
+                        local_model_path = tiny_model())
+  expect_equal(everyone$person, as.integer(video$person))
+  expect_equal(everyone$x, as.integer(video$x))
+  panels <- panels_drawn(function() plot(everyone))
+  expect_identical(vapply(panels, `[[`, "", "main"), paste0("crossing.avi: person ", 0:1))
+})
+
 test_that("a file that cannot be read is a failure with one warning; the rest is scored", {
   skip_if_no_python()
   missing <- file.path(tempdir(), "no-such-video.avi")

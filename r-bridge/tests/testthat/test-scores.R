@@ -182,14 +182,39 @@ test_that("a clip shorter than the default 100 frames is scored on the frames it
   expect_match(conditionMessage(err), "30 frames")
 })
 
-test_that("a video result of face_selection = 'all' plots one panel per face", {
+test_that("a video result of face_selection = 'all' plots one panel per person", {
   skip_if_no_python()
   scores <- suppressWarnings(video_scores(test_video(), classes, nframes = 3, ffreq = 10, face_selection = "all",
                                           local_model_path = tiny_model()))
-  expect_identical(names(scores)[1:3], c("frame", "time", "face"))
+  expect_identical(names(scores)[1:4], c("frame", "time", "person", "face"))
   grDevices::pdf(NULL)
   on.exit(grDevices::dev.off())
   expect_invisible(plot(scores))
+})
+
+test_that("people who swap sides keep their person id; persons and person_names choose and name them", {
+  skip_if_no_python()
+  scores <- video_scores(crossing_video(), classes, nframes = 20, ffreq = 1, face_selection = "all",
+                         local_model_path = tiny_model())
+  expect_identical(names(scores)[1:4], c("frame", "time", "person", "face"))
+  expect_equal(sort(unique(scores$person)), c(0, 1))
+  top <- scores$y < 140  # where the clip drew each face: the top one walks right, the bottom one left
+  expect_true(all(scores$person[top] == 0) && all(scores$person[!top] == 1))
+  # the left-to-right rank swaps as they pass each other
+  expect_equal(unique(scores$face[top]), c(0, 1))
+  expect_equal(as.vector(table(scores$frame)), rep(2L, 20))
+
+  named <- video_scores(crossing_video(), classes, nframes = 20, ffreq = 1, face_selection = "all", persons = 1,
+                        person_names = c(`0` = "walking right"), local_model_path = tiny_model())
+  expect_identical(named$person, rep("walking right", 20))
+  expect_equal(named$x, scores$x[top])
+  expect_equal(as.matrix(named[classes]), as.matrix(scores[top, classes]), ignore_attr = TRUE)
+  # one panel per person, on one time axis
+  panels <- panels_drawn(function() plot(scores))
+  expect_identical(vapply(panels, `[[`, "", "main"), paste0("Emotion scores over the video: person ", 0:1))
+  expect_equal(panels[[1]]$at, panels[[2]]$at)
+  expect_error(video_scores(crossing_video(), classes, persons = 2, local_model_path = tiny_model()),
+               "face_selection = \"all\"", class = "transforemotion_argument_error")
 })
 
 test_that("list_vision_models says what each model needs and whether this machine has it", {

@@ -106,6 +106,12 @@ test_that("every face, a folder, and Python's rules in R's spelling", {
   expect_identical(folder$image_id, c("a.jpg", "b.jpg"))
   expect_error(vad_scores(face, nframes = 10, local_model_path = tiny_model()), "nframes = 10 applies to a video only",
                fixed = TRUE)
+  expect_error(vad_scores(face, face_selection = "all", persons = 1, local_model_path = tiny_model()),
+               "persons = 1 applies to a video only", fixed = TRUE)
+  crossing <- vad_scores(crossing_video(), dimensions = "valence", face_selection = "all", nframes = 20, ffreq = 1,
+                         person_names = c("top", "bottom"), local_model_path = tiny_model())
+  expect_identical(names(crossing)[1:4], c("frame", "time", "person", "face"))
+  expect_identical(crossing$person[crossing$y < 140], rep("top", 20))
   expect_error(vad_scores(face, custom_labels = list(valence = list(positive = "good face", negative = "bad face")),
                           local_model_path = tiny_model()), "label_type = \"custom\"", fixed = TRUE)
   warnings <- character()
