@@ -9,7 +9,7 @@ from ..core.checks import check_classes
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, warn
 from ..engine import IMAGE_ID_COLUMN, score_image_files, scoring_request
-from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files
+from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files, list_subfolders
 from .metrics import evaluate_scores, metrics_libraries
 
 __all__ = ["evaluate_dir"]
@@ -18,9 +18,7 @@ __all__ = ["evaluate_dir"]
 def _class_folders(dir) -> List[str]:
     """The class sub-folders of ``dir``, sorted; hidden ones (".name") are not classes."""
     check_folder(dir, "evaluate_dir() needs a folder of class folders.")
-    folders = sorted(
-        name for name in os.listdir(dir) if not name.startswith(".") and os.path.isdir(os.path.join(dir, name))
-    )
+    folders = list_subfolders(dir)
     if len(folders) < 2:
         raise ArgumentError(
             f"{dir} has {len(folders)} sub-folder(s) ({', '.join(folders) or 'none'}); "
