@@ -9,7 +9,7 @@ from ..core.checks import check_text
 from ..core.errors import InputNotFoundError
 from ..core.messages import arg, function, warn
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
-from .store import CorpusFolder
+from .store import CorpusFolder, part_schema
 
 __all__ = ["read_corpus"]
 
@@ -40,8 +40,8 @@ def read_corpus(output_dir: str) -> Dict[str, list]:
                                 f"{function('score_corpus')} with it as {arg('output_dir')} first.")
     arguments = record["arguments"]
     id_column = arguments["id_column"]
-    table = folder.read_parts(record["units"])
     names = _column_names(arguments)
+    table = folder.read_parts(record["units"], part_schema(names, arguments["classes"]))
     if table is None:
         columns: Dict[str, list] = {name: [] for name in names}
     else:

@@ -30,7 +30,7 @@ from ..core.files import write_bytes_atomically
 from ..core.messages import arg, function
 from ..engine import INTEGER_COLUMNS
 
-__all__ = ["CorpusFolder", "require_pyarrow", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
+__all__ = ["CorpusFolder", "require_pyarrow", "part_schema", "table_bytes", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
 
 RECORD_NAME = "corpus.json"
 FAILURES_NAME = "failures.csv"
@@ -57,6 +57,26 @@ def require_pyarrow():
         ) from None
 
 
+def _column_type(name: str, labels: Sequence[str]):
+    """The Arrow type of a part's column: decided by its name, so every part of a corpus has the same schema."""
+    import pyarrow as pa
+
+    if name in labels:
+        return pa.float64()
+    if name in INTEGER_COLUMNS:
+        return pa.int64()
+    if name in ("source", "id"):
+        return pa.string()
+    return pa.float64()
+
+
+def part_schema(names: Sequence[str], labels: Sequence[str]):
+    """The schema every part of a corpus with these result columns has."""
+    import pyarrow as pa
+
+    return pa.schema([(name, _column_type(name, labels)) for name in names])
+
+
 def table_bytes(columns: Dict[str, list], labels: Sequence[str]) -> bytes:
     """A part: the result columns of one unit as Parquet bytes, with fixed types."""
     import pyarrow as pa
@@ -64,15 +84,10 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str]) -> bytes:
 
     arrays = {}
     for name, values in columns.items():
-        if name in labels:
-            arrays[name] = pa.array(values, type=pa.float64())
-        elif name in INTEGER_COLUMNS:
-            arrays[name] = pa.array([None if isinstance(v, float) and math.isnan(v) else v for v in values],
-                                    type=pa.int64())
-        elif name in ("source", "id"):
-            arrays[name] = pa.array(values, type=pa.string())
-        else:
-            arrays[name] = pa.array(values, type=pa.float64())
+        kind = _column_type(name, labels)
+        if name in INTEGER_COLUMNS and name not in labels:
+            values = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+        arrays[name] = pa.array(values, type=kind)
     sink = io.BytesIO()
     pq.write_table(pa.table(arrays), sink)
     return sink.getvalue()
@@ -196,8 +211,12 @@ class CorpusFolder:
             fh.close()
 
     # -- reading ------------------------------------------------------------------------------
-    def read_parts(self, unit_ids: Sequence[str]):
-        """The parts of these units that exist, as one Arrow table (None when there is none)."""
+    def read_parts(self, unit_ids: Sequence[str], schema=None):
+        """The parts of these units that exist, as one Arrow table (None when there is none).
+
+        With ``schema`` (:func:`part_schema`), a part with other columns or types (one copied from
+        another run, with other classes) is refused by name, before the tables are joined.
+        """
         require_pyarrow()
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -208,10 +227,24 @@ class CorpusFolder:
             if not os.path.isfile(path):
                 continue
             try:
-                tables.append(pq.read_table(path))
+                table = pq.read_table(path)
             except (OSError, pa.ArrowException) as exc:
                 raise ArgumentError(f"{path} is damaged ({exc}). Delete it and run {function('score_corpus')} again "
                                  "with the same arguments: that unit alone is scored again.") from None
+            if schema is not None and not _same_columns(table.schema, schema):
+                raise ArgumentError(
+                    f"{path} does not belong to this corpus: its columns are {_describe(table.schema)}, but this "
+                    f"corpus's are {_describe(schema)} (was it copied from another run?). Delete it and run "
+                    f"{function('score_corpus')} again with the same arguments: that unit alone is scored again.")
+            tables.append(table)
         if not tables:
             return None
         return pa.concat_tables(tables)
+
+
+def _same_columns(found, wanted) -> bool:
+    return found.names == wanted.names and all(a.type == b.type for a, b in zip(found, wanted))
+
+
+def _describe(schema) -> str:
+    return ", ".join(f"{field.name} ({field.type})" for field in schema)
