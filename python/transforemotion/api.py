@@ -20,7 +20,8 @@ from .core.messages import arg, value, warn
 from .engine import (IMAGE_ID_COLUMN, NO_FACE, Rows, ScoringRequest, no_face_advice, read_images, rows_to_columns, score_image_files,
                      score_pictures, scoring_request, time_columns, warn_skipped, warn_unread)
 from .engine.stream import Picture
-from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_local_file, check_sampling_arguments,
+from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_frame_folder, check_local_file,
+                    check_sampling_arguments,
                     check_video_name, choose_frames, downloaded_video, is_url, list_image_files, open_video,
                     read_frames)
 
@@ -221,6 +222,8 @@ def video_scores(
     check_video_name(video_name)
     check_text("save_dir", save_dir, "a folder path")
     check_text("video", video, "a video file path or an http(s) URL")
+    if save_frames:
+        check_frame_folder(save_dir, video_name, nframes or DEFAULT_NFRAMES)
     source = (downloaded_video(video, save_dir, video_name, keep=save_video) if is_url(video)
               else contextlib.nullcontext(video))
     with source as path:
