@@ -41,3 +41,41 @@ def test_a_part_from_another_run_is_named_with_what_to_do(tiny_model, corpus, tm
     assert os.path.join(ours, "parts", part) in message
     assert "does not belong to this corpus" in message and "fear (double)" in message
     assert "Delete it" in message and "Schema at index" not in message
+
+
+@pytest.fixture(scope="module")
+def cut_video(tmp_path_factory, face):
+    """16 frames that decode, in a file whose header says 30: a recording cut short."""
+    path = write_video(tmp_path_factory.mktemp("cut") / "cut.avi", moving_face_frames(face, count=16, step=4))
+    return claim_frames(path, 30)
+
+
+def test_a_truncated_video_with_explicit_nframes_keeps_the_frames_that_decode(tiny_model, cut_video):
+    with pytest.warns(te.TransforemotionWarning) as caught:
+        result = te.video_scores(cut_video, CLASSES, nframes=30, ffreq=1, face_selection="none", timestamps=True,
+                                 local_model_path=tiny_model, progress=False)
+    texts = [str(w.message) for w in caught]
+    assert len(texts) == 1 and "14 of 30 sampled frames could not be decoded (from frame 16 on)" in texts[0]
+    assert result["frame"] == list(range(30))
+    joy = np.array(result["joy"])
+    assert not np.isnan(joy[:16]).any() and np.isnan(joy[16:]).all()
+    # The decodable frames score as they do on their own.
+    alone = te.video_scores(cut_video, CLASSES, nframes=16, ffreq=1, face_selection="none",
+                            local_model_path=tiny_model, progress=False)
+    np.testing.assert_allclose(joy[:16], alone["joy"], atol=1e-6)
+
+
+def test_a_corpus_keeps_the_same_rows_of_a_truncated_video(tiny_model, cut_video, tmp_path):
+    out = str(tmp_path / "out")
+    with pytest.warns(te.TransforemotionWarning, match="1 of 2 units could not be scored completely"):
+        summary = te.score_corpus([cut_video], CLASSES, out, nframes=30, ffreq=1, unit_size=15,
+                                  face_selection="none", local_model_path=tiny_model, progress=False)
+    assert summary["status"] == ["scored", "failed"]  # frames 0-14 whole; 15-29 hold the damage
+    with open(os.path.join(out, "failures.csv"), newline="") as fh:
+        (failure,) = list(csv.DictReader(fh))
+    assert "14 of 15 sampled frames" in failure["reason"] and "from frame 16 on" in failure["reason"]
+    rows = quiet(te.read_corpus, out)
+    expected = quiet(te.video_scores, cut_video, CLASSES, nframes=30, ffreq=1, face_selection="none",
+                     timestamps=True, local_model_path=tiny_model, progress=False)
+    assert rows["frame"] == expected["frame"]
+    np.testing.assert_allclose(rows["joy"], expected["joy"], atol=1e-6, equal_nan=True)
