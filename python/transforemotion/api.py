@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .core.checks import check_flag, check_text
 from .core.errors import ArgumentError
-from .core.messages import arg, value, warn
+from .core.messages import InputsFailedWarning, arg, value, warn
 from .engine import (IMAGE_ID_COLUMN, NO_FACE, Rows, ScoringRequest, no_face_advice, read_images, rows_to_columns, score_image_files,
                      score_pictures, scoring_request, time_columns, warn_skipped, warn_unread)
 from .engine.stream import Picture
@@ -261,7 +261,7 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
     if undecoded:
         warn(f"{len(undecoded)} of {len(indices)} sampled frames could not be decoded (from frame {undecoded[0]} "
              "on); the file looks truncated or damaged. Their rows have missing values; the frames before them "
-             "were scored.")
+             "were scored.", InputsFailedWarning)
     warn_skipped([f"frame {indices[k]}" for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
     leading: Dict[str, Callable[[object], object]] = {}
     if timestamps or request.plan.face_selection == "all":

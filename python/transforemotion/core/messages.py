@@ -24,7 +24,7 @@ from typing import Iterator
 
 from .errors import ArgumentError
 
-__all__ = ["TransforemotionWarning", "warn", "caller", "current_caller", "arg", "value", "mapping", "function",
+__all__ = ["TransforemotionWarning", "InputsFailedWarning", "warn", "caller", "current_caller", "arg", "value", "mapping", "function",
            "first_line", "last_line", "missing_value"]
 
 CALLERS = ("python", "r", "cli")
@@ -55,6 +55,14 @@ _CLI_COMMANDS = {
 
 class TransforemotionWarning(UserWarning):
     """Something was skipped or could not be scored; the result has missing values (NaN, NA in R) for it."""
+
+
+class InputsFailedWarning(TransforemotionWarning):
+    """Some inputs (files, frames, units of a corpus) could not be read; the others were scored.
+
+    Told apart from the other warnings (a face not found, a short clip) so that the command line can exit
+    with "results written, but some inputs failed" (status 3).
+    """
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from ..core.checks import check_choice, check_count, check_flag, check_number, check_text
 from ..core.errors import ArgumentError
-from ..core.messages import arg, function, value, warn
+from ..core.messages import InputsFailedWarning, arg, function, value, warn
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS, ScoringRequest, scoring_request
 from ..media import DEFAULT_NFRAMES, check_sampling_arguments
 from .inputs import Unit, plan_units, read_sources, warn_short_videos
@@ -315,4 +315,4 @@ def _warn_failures(folder: CorpusFolder, units: List[Unit], failures: dict) -> N
     warn(f"{len(failures)} of {len(units)} units could not be scored completely ({len(sources)} file(s)); the "
          f"others were scored. The first: {source}: {reason} Each one is listed with its reason in "
          f"{folder.failures_path}. Fix or replace those files and run the same call again: finished units are "
-         "skipped and the failed ones are tried again.")
+         "skipped and the failed ones are tried again.", InputsFailedWarning)

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optiona
 import cv2
 import numpy as np
 
-from ..core.messages import missing_value, warn
+from ..core.messages import TransforemotionWarning, missing_value, warn
 from ..faces import choose_faces, crop_face
 from ..models import VisionLanguageModel
 from .request import ScoringPlan
@@ -282,7 +282,8 @@ def score_all(model: ModelOrLoader, pictures: Iterable[Picture], plan: ScoringPl
     return Rows.concat(blocks, len(plan.labels))
 
 
-def warn_skipped(names: Sequence[object], reason: str, advice: str = "") -> None:
+def warn_skipped(names: Sequence[object], reason: str, advice: str = "",
+                 category: type = TransforemotionWarning) -> None:
     """One warning for a group of skipped items, naming them (the first ten)."""
     if not names:
         return
@@ -291,4 +292,4 @@ def warn_skipped(names: Sequence[object], reason: str, advice: str = "") -> None
     message = f"{reason} for {len(names)} item(s): {shown}{more}. Their rows have missing values ({missing_value()})."
     if advice:
         message += " " + advice
-    warn(message)
+    warn(message, category)
