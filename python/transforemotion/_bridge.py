@@ -38,6 +38,11 @@ def call_from_r(function, kwargs: Dict[str, Any]) -> Tuple[Any, List[str], Optio
             result = function(**kwargs)
         except Exception as exc:  # noqa: BLE001 - every exception goes back to R as a condition
             error = {"message": str(exc), "type": type(exc).__name__, "classes": condition_classes(exc)}
+        except KeyboardInterrupt as exc:
+            # R's interrupt reaches Python as KeyboardInterrupt; a corpus run's says how far it got. As an error
+            # R shows that line, where reticulate would turn the interrupt into a bare "interrupted".
+            error = {"message": str(exc) or "interrupted", "type": "KeyboardInterrupt",
+                     "classes": ["transforemotion_interrupt"]}
     messages = [str(w.message) for w in caught if not issubclass(w.category, _HIDDEN)]
     return result, list(dict.fromkeys(messages)), error
 

@@ -263,13 +263,18 @@ def _run(folder: CorpusFolder, units: List[Unit], request: ScoringRequest, id_co
 
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(units), initial=len(units) - len(todo), unit="unit", desc=function("score_corpus"),
-              disable=not show or not todo, leave=False) as bar:
-        if todo:
-            for result in _engine(todo, request, id_column, on_ray, address, workers, gpus_per_worker,
-                                  cpus_per_worker):
-                record(result)
-                bar.update(1)
+    try:
+        with tqdm(total=len(units), initial=len(units) - len(todo), unit="unit", desc=function("score_corpus"),
+                  disable=not show or not todo, leave=False) as bar:
+            if todo:
+                for result in _engine(todo, request, id_column, on_ray, address, workers, gpus_per_worker,
+                                      cpus_per_worker):
+                    record(result)
+                    bar.update(1)
+    except KeyboardInterrupt:
+        # Ctrl-C: every finished unit is on disk already; say how far the run got and how to go on.
+        finished = len(done) + sum(1 for unit in results if unit not in failures)
+        raise KeyboardInterrupt(stopped_message(finished, len(units))) from None
     summary = _summary(units, done, results, failures)
     no_face = sum(r.no_face for r in results.values())
     if no_face:
@@ -277,6 +282,11 @@ def _run(folder: CorpusFolder, units: List[Unit], request: ScoringRequest, id_co
                    f"To score whole pictures instead, use {arg('face_selection', 'none')}.")
     _warn_failures(folder, units, failures)
     return summary
+
+
+def stopped_message(finished: int, total: int) -> str:
+    """The one line an interrupted corpus run ends with, in Python, R and the shell."""
+    return f"stopped; {finished} of {total} units finished; run the same command again to continue"
 
 
 def _engine(todo, request, id_column, on_ray, address, workers, gpus_per_worker, cpus_per_worker
