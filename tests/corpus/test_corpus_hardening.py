@@ -79,3 +79,43 @@ def test_a_corpus_keeps_the_same_rows_of_a_truncated_video(tiny_model, cut_video
                      timestamps=True, local_model_path=tiny_model, progress=False)
     assert rows["frame"] == expected["frame"]
     np.testing.assert_allclose(rows["joy"], expected["joy"], atol=1e-6, equal_nan=True)
+
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
+
+
+def readme_corpus_examples():
+    """The sampling arguments of the README's corpus example, as Python keywords and as shell flags."""
+    import ast
+    import re
+    import shlex
+
+    with open(README, encoding="utf-8") as fh:
+        text = fh.read()
+    call = re.search(r'te\.score_corpus\("videos/", \[[^\]]*\], "scores/", (.*?)local_model_path', text, re.S)
+    keywords = ast.parse(f"f({call.group(1)})", mode="eval").body.keywords
+    python = {k.arg: ast.literal_eval(k.value) for k in keywords}
+    line = re.search(r"^transforemotion corpus videos/ (.*)$", text, re.M).group(1)
+    flags = shlex.split(line)
+    return python, flags
+
+
+def test_the_readme_corpus_example_works_on_a_ten_second_clip(tiny_model, face, tmp_path):
+    import cv2
+
+    from transforemotion import cli
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    small = [cv2.resize(f, (160, 120)) for f in moving_face_frames(face, count=50, step=3)]
+    write_video(videos / "clip.avi", (small * 5)[:250], fps=25.0)  # 10 s at 25 frames per second
+    python, flags = readme_corpus_examples()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", te.TransforemotionWarning)  # no failure, no "too short" note
+        summary = te.score_corpus(str(videos), ["joy", "anger", "surprise"], str(tmp_path / "py"),
+                                  local_model_path=tiny_model, face_selection="none", progress=False, **python)
+    assert "failed" not in summary["status"]
+    flags = [str(tmp_path / "sh") if f == "scores/" else f for f in flags if f not in ("-o", "scores.csv")]
+    assert cli.main(["corpus", str(videos), *flags, "--local-model-path", tiny_model, "--face-selection", "none",
+                     "--quiet", "-o", str(tmp_path / "scores.csv")]) == 0
+    assert quiet(te.read_corpus, str(tmp_path / "sh"))["frame"] == quiet(te.read_corpus, str(tmp_path / "py"))["frame"]
