@@ -17,8 +17,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 from .core.checks import check_flag, check_text
 from .core.errors import ArgumentError
 from .core.messages import arg, value, warn
-from .engine import (IMAGE_ID_COLUMN, NO_FACE, Rows, ScoringRequest, no_face_advice, read_images, rows_to_columns, score_image_files,
-                     score_pictures, scoring_request, time_columns, warn_skipped, warn_unread)
+from .engine import (IMAGE_ID_COLUMN, NO_FACE, Rows, ScoringRequest, image_file_rows, no_face_advice, read_images,
+                     rows_to_columns, score_pictures, scoring_request, time_columns, warn_skipped, warn_unread)
 from .engine.stream import Picture
 from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_local_file, check_sampling_arguments,
                     check_video_name, choose_frames, downloaded_video, is_url, list_image_files, open_video,
@@ -101,14 +101,19 @@ def image_scores(
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                               device, progress)
+    return rows_to_columns(*image_rows(image, request, "image_scores"))
+
+
+def image_rows(image, request: ScoringRequest, function_name: str):
+    """``image_scores`` before the shaping: (rows, request, leading columns); ``embed_images`` shares it."""
     sources = _check_sources(image)
     # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
     one = isinstance(image, str)
-    rows = score_pictures(request, read_images(sources, raise_errors=one), len(sources), "image", "image_scores")
+    rows = score_pictures(request, read_images(sources, raise_errors=one), len(sources), "image", function_name)
     warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
     warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
-    leading = {"image": lambda k: sources[k]} if face_selection == "all" else {}
-    return rows_to_columns(rows, request, leading)
+    leading = {"image": lambda k: sources[k]} if request.plan.face_selection == "all" else {}
+    return rows, request, leading
 
 
 def image_scores_dir(
@@ -147,14 +152,19 @@ def image_scores_dir(
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                               device, progress)
+    return rows_to_columns(*dir_rows(dir, pattern, recursive, request, "image_scores_dir"))
+
+
+def dir_rows(dir, pattern, recursive, request: ScoringRequest, function_name: str):
+    """``image_scores_dir`` before the shaping: (rows, request, leading columns); ``embed_dir`` shares it."""
     check_flag("recursive", recursive)
     paths = list_image_files(dir, pattern, recursive)
     ids = [os.path.relpath(p, dir) if recursive else os.path.basename(p) for p in paths]
     if not paths:
         warn(f"No file in {dir} matches the pattern {value(pattern)}; the result is empty. Check the folder, or "
              f"use {arg('recursive', True)} if the images are in sub-folders.")
-        return rows_to_columns(Rows.empty(len(request.plan.labels)), request, {IMAGE_ID_COLUMN: ids.__getitem__})
-    return score_image_files(request, paths, ids, "image_scores_dir")
+        return Rows.empty(len(request.plan.labels)), request, {IMAGE_ID_COLUMN: ids.__getitem__}
+    return image_file_rows(request, paths, ids, function_name)
 
 
 def video_scores(
@@ -213,6 +223,13 @@ def video_scores(
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                               device, progress)
+    return rows_to_columns(*video_rows(video, request, "video_scores", nframes, start, end, uniform, ffreq,
+                                       save_video, save_frames, save_dir, video_name, timestamps))
+
+
+def video_rows(video, request: ScoringRequest, function_name: str, nframes, start, end, uniform, ffreq, save_video,
+               save_frames, save_dir, video_name, timestamps):
+    """``video_scores`` before the shaping: (rows, request, leading columns); ``embed_video`` shares it."""
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
     for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
@@ -228,13 +245,13 @@ def video_scores(
         try:
             indices = choose_frames(path, total, fps, nframes, start, end, uniform, ffreq)
             return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
-                                timestamps, nframes if explicit_nframes else len(indices))
+                                timestamps, nframes if explicit_nframes else len(indices), function_name)
         finally:
             capture.release()
 
 
 def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, save_dir, video_name, timestamps,
-                 nframes) -> Dict[str, list]:
+                 nframes, function_name: str):
     saver = FrameSaver(save_dir, video_name) if save_frames else None
     undecoded: List[int] = []
 
@@ -248,7 +265,7 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
                 saver.save(row, frame)
             yield Picture(row, frame)
 
-    rows = score_pictures(request, frames(), len(indices), "frame", "video_scores")
+    rows = score_pictures(request, frames(), len(indices), "frame", function_name)
     if saver is not None:
         saver.finish()
     if len(indices) < nframes:
@@ -263,4 +280,4 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
     leading: Dict[str, Callable[[object], object]] = {}
     if timestamps or request.plan.face_selection == "all":
         leading = time_columns(indices.__getitem__, fps)
-    return rows_to_columns(rows, request, leading)
+    return rows, request, leading

@@ -7,7 +7,7 @@ here, so that the same mistake gets the same message everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
 from ..core.checks import check_choice, check_classes, check_flag, resolve_batch_size, resolve_progress
@@ -16,7 +16,7 @@ from ..core.messages import arg
 from ..faces import FACE_SELECTIONS
 from ..models import ModelSource, check_requirements, load_model, resolve_model, resolve_templates
 
-__all__ = ["ScoringPlan", "ScoringRequest", "scoring_request"]
+__all__ = ["ScoringPlan", "ScoringRequest", "scoring_request", "embedding_request"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class ScoringPlan:
     templates: Optional[Tuple[str, ...]] = None
     # Keep each row's image embedding in the joined result (score_all); the stream yields them per batch anyway.
     keep_embeddings: bool = False
-
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,26 @@ class ScoringRequest:
 def scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
                     progress) -> ScoringRequest:
     """Check every scoring option once and bundle them; the corpus functions share it."""
-    labels = check_classes(classes)
+    return _request(tuple(check_classes(classes)), face_selection, model, local_model_path, face_boxes, templates,
+                    batch_size, device, progress)
+
+
+def embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device,
+                      progress) -> ScoringRequest:
+    """The options of a scoring call without labels: the image embeddings only (``embed_images`` and its kin)."""
+    request = _request((), face_selection, model, local_model_path, face_boxes, None, batch_size, device, progress)
+    return replace(request, plan=replace(request.plan, keep_embeddings=True))
+
+
+def _request(labels, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
+             progress) -> ScoringRequest:
     check_choice("face_selection", face_selection, FACE_SELECTIONS)
     check_flag("face_boxes", face_boxes)
     if face_boxes and face_selection == "none":
         raise ArgumentError(f"{arg('face_boxes', True)} reports the box of the face scored, but "
                          f"{arg('face_selection', 'none')} scores the whole picture without looking for faces. "
                          f"Use {arg('face_selection', 'largest')} (or another selection) with it.")
-    plan = ScoringPlan(tuple(labels), face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
+    plan = ScoringPlan(labels, face_selection, resolve_batch_size(batch_size), resolve_templates(templates))
     source = resolve_model(model, local_model_path)
     # A bad device name, or a model this machine cannot run, fails now, not after the first picture.
     check_requirements(source, device)

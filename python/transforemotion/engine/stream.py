@@ -211,7 +211,8 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
             if isinstance(first, BaseException):
                 raise first
             vlm = model if isinstance(model, VisionLanguageModel) else model()
-            text = vlm.embed_texts(plan.labels, plan.templates)
+            # No labels: the embeddings alone are wanted (embed_images and its kin).
+            text = vlm.embed_texts(plan.labels, plan.templates) if plan.labels else None
             pending = [] if first is _END else [first]
             finished = first is _END
             size = FIRST_BATCH
@@ -259,12 +260,13 @@ def _embed(model: VisionLanguageModel, text, batch) -> Rows:
             boxes.append(box[:4] if box is not None else np.full(4, np.nan))
             confidence.append(box[4] if box is not None else np.nan)
             crops.append(crop)
-    scores = np.full((len(crops), text.shape[0]), np.nan)
+    scores = np.full((len(crops), 0 if text is None else text.shape[0]), np.nan)
     embeddings = None
     todo = [i for i, crop in enumerate(crops) if crop is not None]
     if todo:
         embedded = model.embed_images([crops[i] for i in todo])
-        scores[todo] = model.probabilities(embedded, text)
+        if text is not None:
+            scores[todo] = model.probabilities(embedded, text)
         embeddings = np.full((len(crops), embedded.shape[1]), np.nan, np.float32)
         embeddings[todo] = embedded.float().cpu().numpy()
     return Rows(keys, status, np.asarray(face, np.int64), np.asarray(boxes, float).reshape(-1, 4),
