@@ -13,7 +13,7 @@ turns into a table.
 from .api import image_scores, image_scores_dir, video_scores
 from .core.errors import ArgumentError, InputError, TransforemotionError
 from .core.messages import TransforemotionWarning
-from .corpus import read_corpus, score_corpus
+from .corpus import read_corpus, rescore_corpus, score_corpus
 from .embeddings_api import Embeddings, embed_dir, embed_images, embed_video, load_embeddings, rescore, save_embeddings
 from .evaluation import evaluate_dir, evaluate_scores
 from .models import TEMPLATE_SETS, list_vision_models, register_vision_model
@@ -27,6 +27,7 @@ __all__ = [
     "video_scores",
     "score_corpus",
     "read_corpus",
+    "rescore_corpus",
     "embed_images",
     "embed_dir",
     "embed_video",

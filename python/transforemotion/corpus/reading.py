@@ -11,7 +11,7 @@ from ..core.messages import arg, function, warn
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
 from .store import CorpusFolder
 
-__all__ = ["read_corpus"]
+__all__ = ["read_corpus", "corpus_columns", "column_names"]
 
 
 def read_corpus(output_dir: str) -> Dict[str, list]:
@@ -38,27 +38,31 @@ def read_corpus(output_dir: str) -> Dict[str, list]:
     if record is None:
         raise InputNotFoundError(f"{output_dir} holds no scored corpus (no corpus.json). Run "
                                 f"{function('score_corpus')} with it as {arg('output_dir')} first.")
-    arguments = record["arguments"]
-    id_column = arguments["id_column"]
-    table = folder.read_parts(record["units"])
-    names = _column_names(arguments)
-    if table is None:
-        columns: Dict[str, list] = {name: [] for name in names}
-    else:
-        import numpy as np
-
-        order = {name: i for i, name in enumerate(record["sources"])}
-        position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
-        table = table.take(np.argsort(position, kind="stable"))
-        columns = {}
-        for name in names:
-            values = table.column(name).to_pylist()
-            columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+    names = column_names(record["arguments"])
+    # Only the result's columns: a part's kept embeddings (keep_embeddings) are not read.
+    columns = corpus_columns(folder.read_parts(record["units"], names), record, names)
     _warn_incomplete(folder, record["units"])
     return columns
 
 
-def _column_names(arguments: dict) -> List[str]:
+def corpus_columns(table, record: dict, names: Sequence[str]) -> Dict[str, list]:
+    """The parts' joined table (or None) as dict-of-lists, in input order then frame order."""
+    id_column = record["arguments"]["id_column"]
+    if table is None:
+        return {name: [] for name in names}
+    import numpy as np
+
+    order = {name: i for i, name in enumerate(record["sources"])}
+    position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
+    table = table.take(np.argsort(position, kind="stable"))
+    columns = {}
+    for name in names:
+        values = table.column(name).to_pylist()
+        columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+    return columns
+
+
+def column_names(arguments: dict) -> List[str]:
     names = [arguments["id_column"], *TIME_COLUMNS]
     every_face = arguments["face_selection"] == "all"
     if every_face:

@@ -28,6 +28,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from ..core.errors import ArgumentError, FolderInUseError, MissingPackageError
 from ..core.files import write_bytes_atomically
 from ..core.messages import arg, function
+from ..embeddings import EMBEDDING_COLUMN, embedding_array, embedding_metadata
 from ..engine import INTEGER_COLUMNS
 
 __all__ = ["CorpusFolder", "require_pyarrow", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
@@ -57,8 +58,12 @@ def require_pyarrow():
         ) from None
 
 
-def table_bytes(columns: Dict[str, list], labels: Sequence[str]) -> bytes:
-    """A part: the result columns of one unit as Parquet bytes, with fixed types."""
+def table_bytes(columns: Dict[str, list], labels: Sequence[str], embedding: Optional[tuple] = None) -> bytes:
+    """A part: the result columns of one unit as Parquet bytes, with fixed types.
+
+    ``embedding``: (vectors, model record, precision) to keep each row's image
+    embedding in the part, in the layout of :mod:`transforemotion.embeddings.files`.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -73,8 +78,13 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str]) -> bytes:
             arrays[name] = pa.array(values, type=pa.string())
         else:
             arrays[name] = pa.array(values, type=pa.float64())
+    table = pa.table(arrays)
+    if embedding is not None:
+        vectors, record, precision = embedding
+        table = table.append_column(EMBEDDING_COLUMN, embedding_array(vectors, precision))
+        table = table.replace_schema_metadata(embedding_metadata(record, precision))
     sink = io.BytesIO()
-    pq.write_table(pa.table(arrays), sink)
+    pq.write_table(table, sink)
     return sink.getvalue()
 
 
@@ -196,8 +206,8 @@ class CorpusFolder:
             fh.close()
 
     # -- reading ------------------------------------------------------------------------------
-    def read_parts(self, unit_ids: Sequence[str]):
-        """The parts of these units that exist, as one Arrow table (None when there is none)."""
+    def read_parts(self, unit_ids: Sequence[str], columns: Optional[Sequence[str]] = None):
+        """The parts of these units that exist, as one Arrow table (None when there is none); ``columns``: only those."""
         require_pyarrow()
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -208,7 +218,7 @@ class CorpusFolder:
             if not os.path.isfile(path):
                 continue
             try:
-                tables.append(pq.read_table(path))
+                tables.append(pq.read_table(path, columns=None if columns is None else list(columns)))
             except (OSError, pa.ArrowException) as exc:
                 raise ArgumentError(f"{path} is damaged ({exc}). Delete it and run {function('score_corpus')} again "
                                  "with the same arguments: that unit alone is scored again.") from None

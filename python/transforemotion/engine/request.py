@@ -29,6 +29,8 @@ class ScoringPlan:
     templates: Optional[Tuple[str, ...]] = None
     # Keep each row's image embedding in the joined result (score_all); the stream yields them per batch anyway.
     keep_embeddings: bool = False
+    # The number type kept embeddings are stored in ("float32" or "float16"), where they are stored (corpus parts).
+    embedding_precision: str = "float32"
 
 
 @dataclass(frozen=True)
