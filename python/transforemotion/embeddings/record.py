@@ -153,7 +153,7 @@ def check_same_model(record: Dict[str, Any], vlm: VisionLanguageModel, what: str
     reason = _difference(record, fresh)
     if reason:
         raise ArgumentError(
-            f"{what} were made by the model {describe_model(record)}, but {arg('model')} names "
-            f"{describe_model(fresh)}, which has {reason}. Its label embeddings would mean nothing to these image "
+            f"{what} were made by the model {describe_model(record)}, but the model given, "
+            f"{describe_model(fresh)}, has {reason}. Its label embeddings would mean nothing to these image "
             f"embeddings. Leave {arg('model')} out to use the model that made them (or point "
             f"{arg('local_model_path')} at its folder), or embed the pictures again with this model.")
