@@ -1,4 +1,4 @@
-"""Command line: ``transforemotion image|video|corpus|evaluate|models ...``.
+"""Command line: ``transforemotion image|video|corpus|embed|rescore|evaluate|models ...``.
 
 A thin layer: parse the flags, call the public functions, write a table.
 Messages are spelled for the shell (``--face-selection none``, not
@@ -27,7 +27,7 @@ import traceback
 import warnings
 from typing import Dict, List, Optional, Sequence
 
-from . import api, corpus
+from . import api, corpus, embeddings_api
 from .core.checks import is_missing
 from .core.errors import ArgumentError, InputError, TransforemotionError
 from .core.files import atomic_write, check_output_path
@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  transforemotion image face.jpg photos/ --classes joy anger surprise > scores.csv\n"
                "  transforemotion video interview.mp4 --classes joy anger --ffreq 25 -o scores.csv\n"
                "  transforemotion corpus videos/ --classes joy anger --nframes 500 --output-dir scores/ -o scores.csv\n"
+               "  transforemotion embed video interview.mp4 --ffreq 5 -o interview.parquet\n"
+               "  transforemotion rescore interview.parquet --classes calm tense -o scores.csv\n"
                "  transforemotion models",
         formatter_class=_Formatter,
     )
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scoring_options(video)
 
     _add_corpus_command(commands)
+    _add_embedding_commands(commands)
     evaluate = commands.add_parser(
         "evaluate", formatter_class=_Formatter,
         help="score a labelled folder (one sub-folder per class) and report how well the scores agree with the labels")
@@ -162,6 +165,10 @@ def _add_corpus_command(commands) -> None:
                      help="sampled frames per video segment and images per batch: the unit of work saved at once")
     sub.add_argument("--overwrite", action="store_true",
                      help="delete this command's earlier results in --output-dir and start over")
+    sub.add_argument("--keep-embeddings", action="store_true",
+                     help="keep each row's image embedding in its part, for `transforemotion rescore` with new labels")
+    sub.add_argument("--embedding-precision", default="float32", choices=("float32", "float16"),
+                     help="number type of kept embeddings (float16: half the disk, scores move by about 1e-4)")
     sub.add_argument("--address", default=None, help="Ray: auto, or ray://HOST:10001 (default: a local Ray)")
     sub.add_argument("--workers", type=int, default=None, metavar="N",
                      help="Ray: workers, each with its own model (default: one per GPU, else one per CPU)")
@@ -170,6 +177,83 @@ def _add_corpus_command(commands) -> None:
     sub.add_argument("--cpus-per-worker", type=float, default=1, metavar="N",
                      help="Ray: CPUs reserved per worker and its thread count; 0.5 on machines with few cores")
     _add_scoring_options(sub)
+
+
+def _add_embedding_commands(commands) -> None:
+    """`embed image|video` (write the embeddings to a Parquet file) and `rescore` (new labels from them)."""
+    embed = commands.add_parser("embed", formatter_class=_Formatter,
+                                help="keep the image embeddings of faces in a Parquet file, to rescore with any labels")
+    kinds = embed.add_subparsers(dest="kind", required=True, metavar="KIND")
+    image = kinds.add_parser("image", help="image files, URLs, or folders", formatter_class=_Formatter)
+    image.add_argument("paths", nargs="+", metavar="PATH", help="image files, http(s) URLs, or folders")
+    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                       help="regular expression for the file names taken from folders (ignoring case)")
+    image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    video = kinds.add_parser("video", help="sampled frames of a video file or URL", formatter_class=_Formatter)
+    video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
+    video.add_argument("--nframes", type=int, default=None, metavar="N",
+                       help="how many frames (default: up to 100, as many as the video has room for)")
+    video.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
+    video.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
+    video.add_argument("--start", type=float, default=0, metavar="SECONDS", help="from here")
+    video.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="up to here; -1: the end")
+    for sub in (image, video):
+        sub.add_argument("--face-selection", default="largest", choices=FACE_SELECTIONS,
+                         help="which face: the largest, the leftmost or rightmost, every face, or none (whole picture)")
+        sub.add_argument("--face-boxes", action="store_true", help="add the face's box and the detector's confidence")
+        sub.add_argument("--model", default="oai-base", help="registered name, Hugging Face id, or model folder")
+        sub.add_argument("--local-model-path", default=None, metavar="FOLDER", help="model folder; nothing downloaded")
+        sub.add_argument("--batch-size", type=int, default=None, metavar="N", help="faces per forward pass")
+        sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.add_argument("--precision", default="float32", choices=("float32", "float16"),
+                         help="number type in the file (float16: half the size, scores move by about 1e-4)")
+        sub.add_argument("--output", "-o", required=True, metavar="FILE", help="the Parquet file to write")
+
+    rescore = commands.add_parser(
+        "rescore", formatter_class=_Formatter,
+        help="scores for new labels from kept embeddings: a file from `embed`, or a corpus folder scored with "
+             "--keep-embeddings; no picture is read")
+    rescore.add_argument("path", metavar="PATH", help="an embeddings file, or a corpus folder")
+    rescore.add_argument("--classes", nargs="+", required=True, metavar="LABEL", help="two or more labels")
+    rescore.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
+                         help=f"phrase each label with these templates (one {{}}) or a set: {', '.join(TEMPLATE_SETS)}")
+    rescore.add_argument("--model", default=None,
+                         help="the model that made the embeddings, if it moved (default: the one recorded)")
+    rescore.add_argument("--local-model-path", default=None, metavar="FOLDER", help="that model's folder")
+    rescore.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
+    rescore.add_argument("--into", default=None, metavar="FOLDER",
+                         help="corpus only: also write the scores there as a corpus folder (resumable)")
+    rescore.add_argument("--overwrite", action="store_true", help="with --into: replace what is there")
+    rescore.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_output_options(rescore)
+
+
+def run_embed(args) -> None:
+    """Embed the pictures and write the Parquet file; image files keep their path in an `image` column."""
+    kwargs = dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
+                  face_boxes=args.face_boxes, batch_size=args.batch_size, device=args.device,
+                  progress=False if args.quiet else None)
+    if args.kind == "video":
+        sampling = {} if args.nframes is None else {"nframes": args.nframes}
+        emb = embeddings_api.embed_video(args.path, ffreq=args.ffreq, uniform=args.uniform, start=args.start,
+                                         end=args.end, timestamps=True, **sampling, **kwargs)
+    else:
+        files = _image_files(args)
+        emb = embeddings_api.embed_images(files, **kwargs)
+        if "image" not in emb.rows:
+            emb = embeddings_api.Embeddings({"image": files, **emb.rows}, emb.vectors, emb.model)
+    embeddings_api.save_embeddings(emb, args.output, args.precision)
+
+
+def run_rescore(args) -> Dict[str, list]:
+    kwargs = dict(model=args.model, local_model_path=args.local_model_path, device=args.device)
+    if os.path.isdir(args.path):
+        return corpus.rescore_corpus(args.path, args.classes, _templates(args), into=args.into,
+                                     overwrite=args.overwrite, progress=False if args.quiet else None, **kwargs)
+    if args.into is not None:
+        raise ArgumentError(f"--into writes a corpus folder; it is for a corpus folder, and {args.path} is a file.")
+    return embeddings_api.rescore(embeddings_api.load_embeddings(args.path), args.classes, _templates(args), **kwargs)
 
 
 def _templates(args):
@@ -187,8 +271,7 @@ def _scoring_kwargs(args) -> dict:
     return kwargs
 
 
-def run_image(args) -> Dict[str, list]:
-    """Score every PATH; a folder contributes its matching files, by name. Unreadable files get NA rows."""
+def _image_files(args) -> List[str]:
     files: List[str] = []
     for path in args.paths:
         if os.path.isdir(path):
@@ -197,6 +280,12 @@ def run_image(args) -> Dict[str, list]:
             files.append(path)
     if not files:
         raise ArgumentError("No image files found in the given folders; check --pattern, or add --recursive.")
+    return files
+
+
+def run_image(args) -> Dict[str, list]:
+    """Score every PATH; a folder contributes its matching files, by name. Unreadable files get NA rows."""
+    files = _image_files(args)
     # A list, even of one file, so that an unreadable file is a row of NA and a warning, not the end of the run.
     scores = api.image_scores(files, args.classes, **_scoring_kwargs(args))
     return scores if "image" in scores else {"image": files, **scores}
@@ -218,7 +307,8 @@ def run_corpus(args) -> Dict[str, list]:
     corpus.score_corpus(
         inputs, args.classes, args.output_dir, engine=args.engine, ffreq=args.ffreq, uniform=args.uniform,
         start=args.start, end=args.end, recursive=args.recursive, unit_size=args.unit_size,
-        overwrite=args.overwrite, address=args.address, workers=args.workers,
+        overwrite=args.overwrite, keep_embeddings=args.keep_embeddings,
+        embedding_precision=args.embedding_precision, address=args.address, workers=args.workers,
         gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, **kwargs,
         **_scoring_kwargs(args))
     return corpus.read_corpus(args.output_dir)
@@ -318,12 +408,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.command == "evaluate":
                 write_output(run_evaluate(args), args.format, args.output, write_evaluation)
                 return EXIT_OK
+            if args.command == "embed":
+                run_embed(args)
+                return EXIT_OK
             if args.command == "models":
                 table = list_vision_models()
             elif args.command == "image":
                 table = run_image(args)
             elif args.command == "corpus":
                 table = run_corpus(args)
+            elif args.command == "rescore":
+                table = run_rescore(args)
             else:
                 table = run_video(args)
             write_output(table, args.format, args.output)

@@ -24,7 +24,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from ..core.errors import ArgumentError
-from ..core.messages import arg, value
+from ..core.messages import arg, function, value
 from ..models import VisionLanguageModel
 
 __all__ = ["model_record", "check_record", "check_same_model", "describe_model"]
@@ -84,6 +84,11 @@ def _numbers(given, where: str, name: str) -> list:
     return numbers
 
 
+def makers() -> str:
+    """The embedding functions, spelled for the caller (for "made by ..." advice)."""
+    return f"{function('embed_images')}, {function('embed_dir')} or {function('embed_video')}"
+
+
 def check_record(record, where: str) -> Dict[str, Any]:
     """A record as written by :func:`model_record`, with its types made exact (R hands back doubles and scalars).
 
@@ -91,11 +96,11 @@ def check_record(record, where: str) -> Dict[str, Any]:
     """
     if not isinstance(record, dict):
         raise ArgumentError(f"{where} has no model record (a dict with {', '.join(_RECORD_KEYS)}); got "
-                            f"{value(record)}. Use embeddings made by embed_images(), embed_dir() or embed_video().")
+                            f"{value(record)}. Use embeddings made by {makers()}.")
     missing = [k for k in _RECORD_KEYS if k not in record]
     if missing:
         raise ArgumentError(f"{where}: the model record lacks {', '.join(missing)}, so nobody can tell which model "
-                            "made these embeddings. Make them again with embed_images(), embed_dir() or embed_video().")
+                            f"made these embeddings. Make them again with {makers()}.")
     preprocess, probe = record["preprocess"], record["probe"]
     if not isinstance(preprocess, dict) or not isinstance(probe, dict) or not {"text", "image"} <= set(probe):
         raise ArgumentError(f"{where}: the model record's preprocess and probe entries are damaged.")

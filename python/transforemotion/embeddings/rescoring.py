@@ -7,9 +7,9 @@ from typing import Dict, Optional, Sequence
 
 from ..core.checks import check_classes
 from ..core.errors import ArgumentError, InputNotFoundError
-from ..core.messages import arg, value
+from ..core.messages import arg, function, value
 from ..models import VisionLanguageModel, check_requirements, load_model, resolve_model, resolve_templates
-from .record import check_same_model
+from .record import check_same_model, makers
 from .table import Embeddings, check_label_names, rescore_vectors, scores_table
 
 __all__ = ["rescoring_model", "rescore_embeddings"]
@@ -40,8 +40,8 @@ def rescore_embeddings(embeddings: Embeddings, classes: Sequence[str], templates
                        local_model_path: Optional[str], device: Optional[str]) -> Dict[str, list]:
     """The scoring functions' result for ``classes`` from ``embeddings`` alone (see ``transforemotion.rescore``)."""
     if not isinstance(embeddings, Embeddings):
-        raise ArgumentError(f"{arg('embeddings')} must be embeddings made by embed_images(), embed_dir() or "
-                            f"embed_video(), or read by load_embeddings(); got {value(type(embeddings).__name__)}.")
+        raise ArgumentError(f"{arg('embeddings')} must be embeddings made by {makers()}, or read by "
+                            f"{function('load_embeddings')}; got {value(type(embeddings).__name__)}.")
     labels = check_classes(classes)
     templates = resolve_templates(templates)
     check_label_names(list(embeddings.rows), labels)
