@@ -28,7 +28,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from ..core.errors import ArgumentError, FolderInUseError, MissingPackageError
 from ..core.files import write_bytes_atomically
 from ..core.messages import arg, function
-from ..embeddings import EMBEDDING_COLUMN, embedding_array, embedding_metadata
+from ..embeddings import EMBEDDING_COLUMN, embedding_array, embedding_metadata, write_parquet
 from ..engine import INTEGER_COLUMNS
 
 __all__ = ["CorpusFolder", "require_pyarrow", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
@@ -79,12 +79,13 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str], embedding: Opti
         else:
             arrays[name] = pa.array(values, type=pa.float64())
     table = pa.table(arrays)
-    if embedding is not None:
-        vectors, record, precision = embedding
-        table = table.append_column(EMBEDDING_COLUMN, embedding_array(vectors, precision))
-        table = table.replace_schema_metadata(embedding_metadata(record, precision))
     sink = io.BytesIO()
-    pq.write_table(table, sink)
+    if embedding is None:
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    vectors, record, precision = embedding
+    table = table.append_column(EMBEDDING_COLUMN, embedding_array(vectors, precision))
+    write_parquet(table.replace_schema_metadata(embedding_metadata(record, precision)), sink)
     return sink.getvalue()
 
 

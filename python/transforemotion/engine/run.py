@@ -15,7 +15,8 @@ from .columns import IMAGE_ID_COLUMN, rows_to_columns
 from .request import ScoringRequest
 from .stream import NO_FACE, Picture, Rows, score_all, warn_skipped
 
-__all__ = ["read_images", "score_pictures", "score_image_files", "image_file_rows", "warn_unread", "no_face_advice", "PROGRESS_MIN_ITEMS"]
+__all__ = ["read_images", "score_pictures", "score_image_files", "image_file_rows", "warn_unread", "no_face_advice",
+           "PROGRESS_MIN_ITEMS"]
 
 # Progress bars only for work long enough to be worth watching.
 PROGRESS_MIN_ITEMS = 50
