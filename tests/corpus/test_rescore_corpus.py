@@ -199,3 +199,14 @@ def test_a_damaged_part_is_named(kept, tmp_path):
     part.write_bytes(part.read_bytes()[:100])
     with pytest.raises(ArgumentError, match=f"{part} is damaged"):
         te.rescore_corpus(str(copy), NEW_LABELS)
+
+
+def test_messages_from_the_reading_threads_are_spelled_for_the_caller(kept, tmp_path):
+    from transforemotion.core.messages import caller
+
+    copy = shutil.copytree(kept, tmp_path / "copy")
+    part = sorted((copy / "parts").iterdir())[0]
+    part.write_bytes(part.read_bytes()[:100])
+    with caller("r"), pytest.raises(ArgumentError, match=r"with the same arguments") as info:
+        te.rescore_corpus(str(copy), NEW_LABELS)
+    assert "corpus_scores()" in str(info.value)  # R's name, though a reading thread raised it

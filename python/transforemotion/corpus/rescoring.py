@@ -14,10 +14,14 @@ back, and save nothing.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import os
 import sys
-from typing import Dict, List, Optional, Sequence, Union
+import threading
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
 
 from ..core.checks import check_classes, check_flag, check_text, resolve_progress
 from ..core.errors import ArgumentError, InputNotFoundError
@@ -30,6 +34,9 @@ from .runner import _check_labels_free
 from .store import FORMAT, CorpusFolder, require_pyarrow
 
 __all__ = ["rescore_corpus"]
+
+# Rows scored in one matrix product (64 MB of float32 embeddings for 512 dimensions).
+_GROUP_ROWS = 32768
 
 
 def rescore_corpus(
@@ -87,14 +94,14 @@ def rescore_corpus(
     rescorer = _PartRescorer(folder, record, labels, templates, model, local_model_path, device)
     names = column_names(arguments)
     if target is None:
-        tables = [rescorer(unit) for unit in _progress(rescorer.units, show)]
-        table = _concat(tables)
+        table = _concat([part for _, part in rescorer.rescored(rescorer.units, show)])
     else:
         with target.lock():
             _prepare_target(target, new_record, overwrite)
             target.write_failures(rescorer.failures)
-            for unit in _progress([u for u in rescorer.units if not _up_to_date(target, folder, u)], show):
-                target.write_part(unit, _parquet_bytes(rescorer(unit)))
+            todo = [u for u in rescorer.units if not _up_to_date(target, folder, u)]
+            for unit, part in rescorer.rescored(todo, show):
+                target.write_part(unit, _parquet_bytes(part))
             table = target.read_parts(record["units"], names)
     _warn_incomplete(folder, record["units"], rescorer)
     return corpus_columns(table, new_record, names)
@@ -164,6 +171,7 @@ class _PartRescorer:
         self.model, self.local_model_path, self.device = model, local_model_path, device
         self.vlm: Optional[VisionLanguageModel] = None
         self.checked: Dict[Optional[bytes], dict] = {}
+        self.lock = threading.Lock()
         finished = folder.finished_parts()
         self.failures = {u: f for u, f in folder.read_failures().items() if u in set(record["units"])}
         self.units = [u for u in record["units"] if u in finished]
@@ -184,8 +192,10 @@ class _PartRescorer:
     def _check_model(self, schema, path: str) -> dict:
         """The part's model record, checked against the model in use once per distinct record."""
         key = (schema.metadata or {}).get(METADATA_KEY)
-        if key in self.checked:
-            return self.checked[key]
+        with self.lock:  # parts are read by two threads; the model is loaded and checked once
+            return self.checked[key] if key in self.checked else self._first_check(key, schema, path)
+
+    def _first_check(self, key, schema, path: str) -> dict:
         record = check_record(read_embedding_metadata(schema, path)[0], path)
         what = f"The embeddings in {self.folder.path}"
         if self.vlm is None:  # the first part: load the model it names (or the one the caller names), checked
@@ -195,9 +205,8 @@ class _PartRescorer:
         self.checked[key] = record
         return record
 
-    def __call__(self, unit: str):
-        import pyarrow as pa
-
+    def _load(self, unit: str):
+        """A unit's part (without its embeddings) and its embeddings."""
         path = self.folder.part_path(unit)
         table = self._read(path)
         if EMBEDDING_COLUMN not in table.column_names:
@@ -206,12 +215,62 @@ class _PartRescorer:
                                 "again with the same arguments: that unit alone is scored again.")
         record = self._check_model(table.schema, path)
         vectors = vectors_from_column(table.column(EMBEDDING_COLUMN), record["dim"], path)
-        scores = rescore_vectors(self.vlm, vectors, self.labels, self.templates)
         kept = [c for c in table.column_names if c not in self.old_labels and c != EMBEDDING_COLUMN]
-        out = table.select(kept).replace_schema_metadata(None)
-        for j, label in enumerate(self.labels):
-            out = out.append_column(label, pa.array(scores[:, j], pa.float64()))
-        return out
+        return table.select(kept).replace_schema_metadata(None), vectors
+
+    def rescored(self, units: Sequence[str], show: bool) -> Iterator[Tuple[str, object]]:
+        """(unit, part with the new labels) for each unit, in order.
+
+        Parts are scored in groups of about 32,000 rows: one matrix product
+        for a hundred parts costs what one costs for a single part.
+        """
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(units), unit="part", desc=function("rescore_corpus"), disable=not show or not units,
+                  leave=False, file=sys.stderr) as bar:
+            group: list = []
+            for n, (unit, loaded) in enumerate(zip(units, _read_ahead(self._load, units)), 1):
+                group.append((unit, *loaded))
+                if sum(len(v) for _, _, v in group) >= _GROUP_ROWS or n == len(units):
+                    yield from self._score(group)
+                    bar.update(len(group))
+                    group = []
+
+    def _score(self, group: list) -> Iterator[Tuple[str, object]]:
+        import pyarrow as pa
+
+        scores = rescore_vectors(self.vlm, np.concatenate([v for _, _, v in group]), self.labels, self.templates)
+        at = 0
+        for unit, table, vectors in group:
+            part = scores[at : at + len(vectors)]
+            at += len(vectors)
+            for j, label in enumerate(self.labels):
+                table = table.append_column(label, pa.array(part[:, j], pa.float64()))
+            yield unit, table
+
+
+def _read_ahead(load, units: Sequence[str], ahead: int = 8) -> Iterator[object]:
+    """``load(unit)`` for each unit, in order, two at a time in threads, at most ``ahead`` parts in memory.
+
+    Parquet decoding releases the GIL, so two readers keep two cores busy on
+    the thousands of small parts of a large corpus.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="transforemotion-rescore") as pool:
+        pending: deque = deque()
+        try:
+            for unit in units:
+                # Each in a copy of this context: messages raised there are spelled for the caller (R, shell).
+                pending.append(pool.submit(contextvars.copy_context().run, load, unit))
+                if len(pending) > ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _parquet_bytes(table) -> bytes:
@@ -226,13 +285,6 @@ def _concat(tables):
     import pyarrow as pa
 
     return pa.concat_tables(tables) if tables else None
-
-
-def _progress(units: list, show: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(units, unit="part", desc=function("rescore_corpus"), disable=not show or not units, leave=False,
-                file=sys.stderr)
 
 
 def _warn_incomplete(folder: CorpusFolder, units: Sequence[str], rescorer: _PartRescorer) -> None:
