@@ -2,7 +2,7 @@
 
 The layers, lowest first (README, "Layout"):
 
-    core  <  media  <  faces, models  <  engine  <  corpus, evaluation  <  the public front
+    core  <  media  <  faces, models  <  engine  <  embeddings  <  corpus, evaluation  <  the public front
 
 A module may import its own layer and the layers below it, never one above;
 nothing below the front imports ``api``, ``cli`` or the other front modules.
@@ -22,7 +22,7 @@ import transforemotion
 
 PACKAGE = Path(transforemotion.__file__).resolve().parent
 
-RANKS = {"core": 0, "media": 1, "faces": 2, "models": 2, "engine": 3, "corpus": 4, "evaluation": 4}
+RANKS = {"core": 0, "media": 1, "faces": 2, "models": 2, "engine": 3, "embeddings": 3.5, "corpus": 4, "evaluation": 4}
 FRONT = 5  # api, cli, _bridge, plotting, selfcheck, testing, vad, __init__, __main__
 
 MAX_MODULE_LINES = 500

@@ -13,7 +13,8 @@ turns into a table.
 from .api import image_scores, image_scores_dir, video_scores
 from .core.errors import ArgumentError, InputError, TransforemotionError
 from .core.messages import TransforemotionWarning
-from .corpus import read_corpus, score_corpus
+from .corpus import read_corpus, rescore_corpus, score_corpus
+from .embeddings_api import Embeddings, embed_dir, embed_images, embed_video, load_embeddings, rescore, save_embeddings
 from .evaluation import evaluate_dir, evaluate_scores
 from .models import TEMPLATE_SETS, list_vision_models, register_vision_model
 from .plotting import plot_confusion, plot_scores
@@ -30,6 +31,14 @@ __all__ = [
     "map_discrete_to_vad",
     "score_corpus",
     "read_corpus",
+    "rescore_corpus",
+    "embed_images",
+    "embed_dir",
+    "embed_video",
+    "rescore",
+    "save_embeddings",
+    "load_embeddings",
+    "Embeddings",
     "evaluate_scores",
     "evaluate_dir",
     "plot_scores",

@@ -19,8 +19,8 @@ from .core.checks import check_flag, check_text
 from .core.errors import ArgumentError
 from .core.messages import InputsFailedWarning, arg, value, warn
 from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringRequest, check_person_options,
-                     no_face_advice, read_images, rows_to_columns, score_image_files, score_pictures, scoring_request,
-                     time_columns, warn_skipped, warn_unread, with_persons)
+                     image_file_rows, no_face_advice, read_images, rows_to_columns, score_pictures,
+                     scoring_request, time_columns, warn_skipped, warn_unread, with_persons)
 from .engine.persons import PersonNames, name_person_column
 from .engine.stream import Picture
 from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_frame_folder, check_local_file,
@@ -105,14 +105,19 @@ def image_scores(
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                               device, progress)
+    return rows_to_columns(*image_rows(image, request, "image_scores"))
+
+
+def image_rows(image, request: ScoringRequest, function_name: str):
+    """``image_scores`` before the shaping: (rows, request, leading columns); ``embed_images`` shares it."""
     sources = _check_sources(image)
     # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
     one = isinstance(image, str)
-    rows = score_pictures(request, read_images(sources, raise_errors=one), len(sources), "image", "image_scores")
+    rows = score_pictures(request, read_images(sources, raise_errors=one), len(sources), "image", function_name)
     warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
     warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
-    leading = {"image": lambda k: sources[k]} if face_selection == "all" else {}
-    return rows_to_columns(rows, request, leading)
+    leading = {"image": lambda k: sources[k]} if request.plan.face_selection == "all" else {}
+    return rows, request, leading
 
 
 def image_scores_dir(
@@ -151,14 +156,19 @@ def image_scores_dir(
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
                               device, progress)
+    return rows_to_columns(*dir_rows(dir, pattern, recursive, request, "image_scores_dir"))
+
+
+def dir_rows(dir, pattern, recursive, request: ScoringRequest, function_name: str):
+    """``image_scores_dir`` before the shaping: (rows, request, leading columns); ``embed_dir`` shares it."""
     check_flag("recursive", recursive)
     paths = list_image_files(dir, pattern, recursive)
     ids = [os.path.relpath(p, dir) if recursive else os.path.basename(p) for p in paths]
     if not paths:
         warn(f"No file in {dir} matches the pattern {value(pattern)}; the result is empty. Check the folder, or "
              f"use {arg('recursive', True)} if the images are in sub-folders.")
-        return rows_to_columns(Rows.empty(len(request.plan.labels)), request, {IMAGE_ID_COLUMN: ids.__getitem__})
-    return score_image_files(request, paths, ids, "image_scores_dir")
+        return Rows.empty(len(request.plan.labels)), request, {IMAGE_ID_COLUMN: ids.__getitem__}
+    return image_file_rows(request, paths, ids, function_name)
 
 
 def video_scores(
@@ -238,6 +248,14 @@ def video_scores(
     persons = check_person_options(face_selection, persons, person_names)
     if face_selection == "all":  # each face's appearance, for following people
         request = replace(request, plan=replace(request.plan, appearance=True))
+    columns = rows_to_columns(*video_rows(video, request, "video_scores", nframes, start, end, uniform, ffreq,
+                                          save_video, save_frames, save_dir, video_name, timestamps, persons))
+    return name_person_column(columns, person_names)
+
+
+def video_rows(video, request: ScoringRequest, function_name: str, nframes, start, end, uniform, ffreq, save_video,
+               save_frames, save_dir, video_name, timestamps, persons=None):
+    """``video_scores`` before the shaping: (rows, request, leading columns); ``embed_video`` shares it."""
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
     for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
@@ -254,15 +272,14 @@ def video_scores(
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
             indices = choose_frames(path, total, fps, nframes, start, end, uniform, ffreq)
-            columns = _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
-                                   timestamps, nframes if explicit_nframes else len(indices), persons)
+            return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
+                                timestamps, nframes if explicit_nframes else len(indices), function_name, persons)
         finally:
             capture.release()
-    return name_person_column(columns, person_names)
 
 
 def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, save_dir, video_name, timestamps,
-                 nframes, persons=None) -> Dict[str, list]:
+                 nframes, function_name: str, persons=None):
     saver = FrameSaver(save_dir, video_name) if save_frames else None
     undecoded: List[int] = []
 
@@ -277,7 +294,7 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
             yield Picture(row, frame)
 
     follower = PersonFollower() if request.plan.appearance else None
-    rows = score_pictures(request, frames(), len(indices), "frame", "video_scores", on_rows=follower)
+    rows = score_pictures(request, frames(), len(indices), "frame", function_name, on_rows=follower)
     if saver is not None:
         saver.finish()
     if len(indices) < nframes:
@@ -294,4 +311,4 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
     leading: Dict[str, Callable[[object], object]] = {}
     if timestamps or request.plan.face_selection == "all":
         leading = time_columns(indices.__getitem__, fps)
-    return rows_to_columns(rows, request, leading)
+    return rows, request, leading

@@ -204,7 +204,8 @@ python_condition <- function(error) {
 # Arguments that are NULL are left out, so that Python's own default applies.
 py_call <- function(.fun, ...) {
   te <- te_module()
-  fun <- tryCatch(reticulate::py_get_attr(te, .fun), error = module_load_error)
+  # A name of the module, or a Python function already in hand (one of transforemotion._bridge's).
+  fun <- if (is.character(.fun)) tryCatch(reticulate::py_get_attr(te, .fun), error = module_load_error) else .fun
   args <- Filter(Negate(is.null), list(...))
   # dict(), not list(...): an empty R list would become a Python list.
   kwargs <- do.call(reticulate::dict, args)

@@ -53,6 +53,13 @@ _CLI_COMMANDS = {
     "read_corpus": "transforemotion corpus",
     "list_vision_models": "transforemotion models",
     "evaluate_dir": "transforemotion evaluate",
+    "embed_images": "transforemotion embed image",
+    "embed_dir": "transforemotion embed image",
+    "embed_video": "transforemotion embed video",
+    "save_embeddings": "transforemotion embed",
+    "load_embeddings": "transforemotion rescore",
+    "rescore": "transforemotion rescore",
+    "rescore_corpus": "transforemotion rescore",
 }
 
 

@@ -5,10 +5,12 @@
 - :mod:`.store`: the output folder: record, Parquet parts, failures, lock.
 - :mod:`.ray_engine`: the same units on a Ray Data actor pool.
 - :mod:`.runner`: :func:`score_corpus`; :mod:`.reading`: :func:`read_corpus`.
+- :mod:`.rescoring`: :func:`rescore_corpus`, new labels from the embeddings kept in the parts.
 """
 
 from .reading import read_corpus
+from .rescoring import rescore_corpus
 from .runner import DEFAULT_UNIT_SIZE, ENGINES, score_corpus
 from .store import CorpusFolder
 
-__all__ = ["read_corpus", "score_corpus", "DEFAULT_UNIT_SIZE", "ENGINES", "CorpusFolder"]
+__all__ = ["read_corpus", "rescore_corpus", "score_corpus", "DEFAULT_UNIT_SIZE", "ENGINES", "CorpusFolder"]

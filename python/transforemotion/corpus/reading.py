@@ -13,7 +13,7 @@ from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
 from .persons import corpus_person_ids, persons_by_video
 from .store import CorpusFolder, part_schema
 
-__all__ = ["read_corpus"]
+__all__ = ["read_corpus", "corpus_columns", "column_names"]
 
 
 def read_corpus(output_dir: str, persons: Optional[int] = None) -> Dict[str, list]:
@@ -55,7 +55,7 @@ def read_corpus(output_dir: str, persons: Optional[int] = None) -> Dict[str, lis
     id_column = arguments["id_column"]
     every_face = arguments["face_selection"] == "all"
     persons = _persons(persons if persons is not None else record.get("persons"), every_face)
-    names = _column_names(arguments)
+    names = column_names(arguments)
     table = folder.read_parts(record["units"], part_schema(names, arguments["classes"]))
     if table is None:
         columns: Dict[str, list] = {name: [] for name in names}
@@ -91,7 +91,24 @@ def _persons(persons, every_face: bool) -> Optional[int]:
     return check_count("persons", persons, 1)
 
 
-def _column_names(arguments: dict) -> List[str]:
+def corpus_columns(table, record: dict, names: Sequence[str]) -> Dict[str, list]:
+    """The parts' joined table (or None) as dict-of-lists, in input order then frame order."""
+    id_column = record["arguments"]["id_column"]
+    if table is None:
+        return {name: [] for name in names}
+    import numpy as np
+
+    order = {name: i for i, name in enumerate(record["sources"])}
+    position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
+    table = table.take(np.argsort(position, kind="stable"))
+    columns = {}
+    for name in names:
+        values = table.column(name).to_pylist()
+        columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+    return columns
+
+
+def column_names(arguments: dict) -> List[str]:
     names = [arguments["id_column"], *TIME_COLUMNS]
     every_face = arguments["face_selection"] == "all"
     if every_face:

@@ -19,6 +19,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 from ..core.checks import check_choice, check_count, check_flag, check_number, check_text
 from ..core.errors import ArgumentError
 from ..core.messages import InputsFailedWarning, arg, function, value, warn
+from ..embeddings import EMBEDDING_COLUMN, PRECISIONS
 from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringRequest, check_person_options,
                       scoring_request)
 from ..media import DEFAULT_NFRAMES, check_sampling_arguments
@@ -36,11 +37,12 @@ MAX_UNIT_SIZE = 100_000
 _LEADING = ("source", "id") + TIME_COLUMNS + (PERSON_COLUMN, FACE_COLUMN) + BOX_COLUMNS
 
 
-def _check_labels_free(labels: Sequence[str]) -> None:
-    clash = [label for label in labels if label in _LEADING]
+def _check_labels_free(labels: Sequence[str], more: Sequence[str] = ()) -> None:
+    taken = _LEADING + tuple(more)
+    clash = [label for label in labels if label in taken]
     if clash:
         raise ArgumentError(f"The class label(s) {', '.join(value(c) for c in clash)} would have the same name as a "
-                         f"column of the result ({', '.join(_LEADING)}). Rename the label, for example "
+                         f"column of the result ({', '.join(taken)}). Rename the label, for example "
                          f"{value(clash[0] + ' (label)')}.")
 
 
@@ -74,6 +76,8 @@ def _arguments(request: ScoringRequest, nframes, ffreq, uniform, start, end, uni
         "end": end,
         "unit_size": unit_size,
         "id_column": id_column,
+        "keep_embeddings": request.plan.keep_embeddings,
+        "embedding_precision": request.plan.embedding_precision if request.plan.keep_embeddings else None,
     }
 
 
@@ -117,6 +121,8 @@ def score_corpus(
     templates: Union[None, str, Sequence[str]] = None,
     unit_size: int = DEFAULT_UNIT_SIZE,
     overwrite: bool = False,
+    keep_embeddings: bool = False,
+    embedding_precision: str = "float32",
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
@@ -158,6 +164,12 @@ def score_corpus(
         overwrite: delete this function's earlier results in ``output_dir``
             (only its own files) and start over; needed to change the
             classes, model or sampling of a folder already scored.
+        keep_embeddings: also keep each row's image embedding in its part,
+            so that :func:`rescore_corpus` can score new labels later without
+            reading a video again (about 2 KB a row for 512 dimensions,
+            1 KB with ``embedding_precision="float16"``).
+        embedding_precision: ``"float32"`` (rescores equal fresh scores) or
+            ``"float16"`` (half the size; scores move by about 1e-4).
         progress: a progress bar over units and a line saying how many were
             finished earlier (default on; ``TRANSFOREMOTION_PROGRESS=0`` off).
         address: Ray only: ``"auto"`` (the cluster this machine belongs
@@ -204,8 +216,14 @@ def score_corpus(
     explicit_nframes = nframes is not DEFAULT_NFRAMES
     nframes_checked, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start,
                                                                   end, ffreq)
-    for name, flag in (("uniform", uniform), ("recursive", recursive), ("overwrite", overwrite)):
+    for name, flag in (("uniform", uniform), ("recursive", recursive), ("overwrite", overwrite),
+                       ("keep_embeddings", keep_embeddings)):
         check_flag(name, flag)
+    embedding_precision = check_choice("embedding_precision", embedding_precision, PRECISIONS)
+    if keep_embeddings:
+        _check_labels_free(request.plan.labels, (EMBEDDING_COLUMN,))
+        request = replace(request, plan=replace(request.plan, keep_embeddings=True,
+                                                embedding_precision=embedding_precision))
     unit_size = check_count("unit_size", unit_size, 1, MAX_UNIT_SIZE)
     check_text("output_dir", output_dir, "a folder path")
     output_dir = os.path.expanduser(output_dir)
@@ -232,7 +250,9 @@ def score_corpus(
         arguments = _arguments(request, nframes_checked, ffreq, uniform, start, end, unit_size, id_column)
         recorded = folder.read_record()
         if recorded is not None:
-            _refuse_changes(output_dir, recorded.get("arguments", {}), arguments)
+            # Folders scored before embeddings could be kept have no word on them: they kept none.
+            earlier = {"keep_embeddings": False, "embedding_precision": None, **recorded.get("arguments", {})}
+            _refuse_changes(output_dir, earlier, arguments)
         plan = plan_units(sources, nframes_checked, uniform, ffreq, unit_size)
         warn_short_videos(plan.short_videos, nframes_checked)
         folder.write_record({"format": FORMAT, "arguments": arguments, "persons": persons,

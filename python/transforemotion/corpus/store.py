@@ -28,6 +28,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from ..core.errors import ArgumentError, FolderInUseError, MissingPackageError
 from ..core.files import write_bytes_atomically
 from ..core.messages import arg, function
+from ..embeddings import EMBEDDING_COLUMN, embedding_array, embedding_metadata, write_parquet
 from ..engine import INTEGER_COLUMNS
 
 __all__ = ["CorpusFolder", "require_pyarrow", "part_schema", "table_bytes", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
@@ -77,9 +78,14 @@ def part_schema(names: Sequence[str], labels: Sequence[str]):
     return pa.schema([(name, _column_type(name, labels)) for name in names])
 
 
-def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional[dict] = None) -> bytes:
-    """A part: the result columns of one unit as Parquet bytes, with fixed types; ``extra`` adds
-    columns that are ready as Arrow arrays (the person tracker's, see :mod:`.persons`)."""
+def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional[dict] = None,
+                embedding: Optional[tuple] = None) -> bytes:
+    """A part: the result columns of one unit as Parquet bytes, with fixed types.
+
+    ``extra`` adds columns that are ready as Arrow arrays (the person tracker's, see :mod:`.persons`);
+    ``embedding``: (vectors, model record, precision) to keep each row's image embedding in the part,
+    in the layout of :mod:`transforemotion.embeddings.files`.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -90,8 +96,14 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional
             values = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
         arrays[name] = pa.array(values, type=kind)
     arrays.update(extra or {})
+    table = pa.table(arrays)
     sink = io.BytesIO()
-    pq.write_table(pa.table(arrays), sink)
+    if embedding is None:
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    vectors, record, precision = embedding
+    table = table.append_column(EMBEDDING_COLUMN, embedding_array(vectors, precision))
+    write_parquet(table.replace_schema_metadata(embedding_metadata(record, precision)), sink)
     return sink.getvalue()
 
 
@@ -249,10 +261,13 @@ class CorpusFolder:
 
 
 def _result_columns(schema):
-    """A part's result columns: all but the person tracker's own ("_"-prefixed, see .persons)."""
+    """A part's result columns: all but the person tracker's own ("_"-prefixed, see .persons) and a kept
+    embedding (keep_embeddings)."""
     import pyarrow as pa
 
-    return pa.schema([field for field in schema if not field.name.startswith("_")])
+    from ..embeddings import EMBEDDING_COLUMN
+
+    return pa.schema([field for field in schema if not field.name.startswith("_") and field.name != EMBEDDING_COLUMN])
 
 
 def _same_columns(found, wanted) -> bool:

@@ -17,9 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from ..embeddings import model_record
 from ..engine import (NO_FACE, ModelOrLoader, Picture, Rows, ScoringRequest, no_time_columns, rows_to_columns,
                       score_stream, time_columns)
 from ..media import load_image, open_video, read_frames
+from ..models import VisionLanguageModel
 from .inputs import Unit
 from .persons import appearance_arrays
 from .store import table_bytes
@@ -73,6 +77,7 @@ def score_units(model: ModelOrLoader, units: Sequence[Unit], request: ScoringReq
     """Score ``units`` (none of them failed at planning) in order; yield each as soon as it is complete."""
     n_labels = len(request.plan.labels)
     current, blocks = None, []
+    model, record = _recording(model, request)
     for rows in score_stream(model, _unit_pictures(units), request.plan):
         # Cut the batch where the unit changes; rows of one unit are contiguous.
         at = 0
@@ -82,17 +87,31 @@ def score_units(model: ModelOrLoader, units: Sequence[Unit], request: ScoringReq
             while stop < len(rows) and rows.keys[stop][0] == u:
                 stop += 1
             if current is not None and u != current:
-                yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column)
+                yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column, record)
                 blocks = []
             current = u
             part = rows.slice(at, stop)
             blocks.append(part if request.plan.keep_embeddings else part.without_embeddings())
             at = stop
     if current is not None:
-        yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column)
+        yield _finish(units[current], Rows.concat(blocks, n_labels), request, id_column, record)
 
 
-def _finish(unit: Unit, rows: Rows, request: ScoringRequest, id_column: str) -> UnitResult:
+def _recording(model: ModelOrLoader, request: ScoringRequest) -> Tuple[ModelOrLoader, Callable[[], dict]]:
+    """The model (loaded when the stream asks, as before) and a function giving its record for kept embeddings."""
+    loaded: List[VisionLanguageModel] = [model] if isinstance(model, VisionLanguageModel) else []
+    if not request.plan.keep_embeddings or loaded:
+        return model, lambda: model_record(loaded[0])
+
+    def load() -> VisionLanguageModel:
+        loaded.append(model())
+        return loaded[0]
+
+    return load, lambda: model_record(loaded[0])
+
+
+def _finish(unit: Unit, rows: Rows, request: ScoringRequest, id_column: str,
+            record: Callable[[], dict]) -> UnitResult:
     if unit.kind == "video" and rows.keys and rows.keys[0][1] == -1:
         return UnitResult(unit.id, None, [(unit.names[0], rows.errors[rows.keys[0]])], 0, 0)
     failures: List[Tuple[str, str]] = []
@@ -115,4 +134,9 @@ def _finish(unit: Unit, rows: Rows, request: ScoringRequest, id_column: str) -> 
     # A video's people are followed when the corpus is read, from the appearance each part keeps.
     extra = appearance_arrays(rows) if unit.kind == "video" and rows.appearance is not None else None
     no_face = len(rows.keys_with(NO_FACE))
-    return UnitResult(unit.id, table_bytes(columns, request.plan.labels, extra), failures, len(rows), no_face)
+    embedding = None
+    if request.plan.keep_embeddings:
+        model = record()
+        vectors = rows.embeddings if rows.embeddings is not None else np.full((len(rows), model["dim"]), np.nan)
+        embedding = (vectors, model, request.plan.embedding_precision)
+    return UnitResult(unit.id, table_bytes(columns, request.plan.labels, extra, embedding), failures, len(rows), no_face)

@@ -7,7 +7,7 @@ here, so that the same mistake gets the same message everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
 from ..core.checks import (check_choice, check_classes, check_flag, resolve_batch_size, resolve_face_workers,
@@ -17,7 +17,7 @@ from ..core.messages import arg
 from ..faces import FACE_SELECTIONS, resolve_face_backend
 from ..models import ModelSource, check_requirements, load_model, resolve_model, resolve_templates
 
-__all__ = ["ScoringPlan", "ScoringRequest", "scoring_request"]
+__all__ = ["ScoringPlan", "ScoringRequest", "scoring_request", "embedding_request"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class ScoringPlan:
     face_device: Optional[str] = None
     # Give each face an appearance vector for the person tracker (video with face_selection="all").
     appearance: bool = False
-
+    # The number type kept embeddings are stored in ("float32" or "float16"), where they are stored (corpus parts).
+    embedding_precision: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,19 @@ class ScoringRequest:
 def scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
                     progress, face_workers=None) -> ScoringRequest:
     """Check every scoring option once and bundle them; the corpus functions share it."""
-    labels = check_classes(classes)
+    return _request(tuple(check_classes(classes)), face_selection, model, local_model_path, face_boxes, templates,
+                    batch_size, device, progress, face_workers)
+
+
+def embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device,
+                      progress) -> ScoringRequest:
+    """The options of a scoring call without labels: the image embeddings only (``embed_images`` and its kin)."""
+    request = _request((), face_selection, model, local_model_path, face_boxes, None, batch_size, device, progress)
+    return replace(request, plan=replace(request.plan, keep_embeddings=True))
+
+
+def _request(labels, face_selection, model, local_model_path, face_boxes, templates, batch_size, device,
+             progress, face_workers=None) -> ScoringRequest:
     check_choice("face_selection", face_selection, FACE_SELECTIONS)
     check_flag("face_boxes", face_boxes)
     if face_boxes and face_selection == "none":

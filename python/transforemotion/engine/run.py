@@ -15,7 +15,8 @@ from .columns import IMAGE_ID_COLUMN, rows_to_columns
 from .request import ScoringRequest
 from .stream import NO_FACE, Picture, Rows, score_all, warn_skipped
 
-__all__ = ["read_images", "score_pictures", "score_image_files", "warn_unread", "no_face_advice", "PROGRESS_MIN_ITEMS"]
+__all__ = ["read_images", "score_pictures", "score_image_files", "image_file_rows", "warn_unread", "no_face_advice",
+           "PROGRESS_MIN_ITEMS"]
 
 # Progress bars only for work long enough to be worth watching.
 PROGRESS_MIN_ITEMS = 50
@@ -76,7 +77,12 @@ def score_image_files(request: ScoringRequest, paths: Sequence[str], ids: List[s
     A file that cannot be read, or has no face, keeps its row with missing
     values and is named in a warning; the others are scored.
     """
+    return rows_to_columns(*image_file_rows(request, paths, ids, function_name))
+
+
+def image_file_rows(request: ScoringRequest, paths: Sequence[str], ids: List[str], function_name: str):
+    """:func:`score_image_files` before the shaping: (rows, request, leading columns), for ``rows_to_columns``."""
     rows = score_pictures(request, read_images(paths, raise_errors=False), len(paths), "image", function_name)
     warn_unread(rows, ids.__getitem__, "image", "Those files have missing values; the others were scored.")
     warn_skipped([ids[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
-    return rows_to_columns(rows, request, {IMAGE_ID_COLUMN: ids.__getitem__})
+    return rows, request, {IMAGE_ID_COLUMN: ids.__getitem__}

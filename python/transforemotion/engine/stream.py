@@ -294,7 +294,8 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
             if pool is not None and vlm.device.type == "cpu":
                 # The face threads take cores from the model's: lower torch's count to match, not above it.
                 settings.enter_context(_TORCH_THREADS.held_at(max(1, usable_cores() - plan.face_workers)))
-            text = vlm.embed_texts(plan.labels, plan.templates)
+            # No labels: the embeddings alone are wanted (embed_images and its kin).
+            text = vlm.embed_texts(plan.labels, plan.templates) if plan.labels else None
             pending = [] if first is _END else [first]
             finished = first is _END
             size = FIRST_BATCH
@@ -364,12 +365,13 @@ def _embed(model: VisionLanguageModel, text, batch, appearance: bool = False) ->
             if appearance:
                 looks.append(look[0] if look is not None else np.full(DESCRIPTOR_SIZE, np.nan, np.float16))
                 sizes.append(look[1] if look is not None else (0, 0))
-    scores = np.full((len(crops), text.shape[0]), np.nan)
+    scores = np.full((len(crops), 0 if text is None else text.shape[0]), np.nan)
     embeddings = None
     todo = [i for i, crop in enumerate(crops) if crop is not None]
     if todo:
         embedded = model.embed_images([crops[i] for i in todo])
-        scores[todo] = model.probabilities(embedded, text)
+        if text is not None:
+            scores[todo] = model.probabilities(embedded, text)
         embeddings = np.full((len(crops), embedded.shape[1]), np.nan, np.float32)
         embeddings[todo] = embedded.float().cpu().numpy()
     rows = Rows(keys, status, np.asarray(face, np.int64), np.asarray(boxes, float).reshape(-1, 4),

@@ -38,6 +38,17 @@ test_that("R and Python scoring functions have the same arguments and defaults",
   expect_same_signature(read_corpus, "read_corpus")
 })
 
+test_that("R and Python embedding functions have the same arguments and defaults", {
+  skip_if_no_python()
+  expect_same_signature(embed_images, "embed_images")
+  expect_same_signature(embed_dir, "embed_dir")
+  expect_same_signature(embed_video, "embed_video")
+  expect_same_signature(rescore, "rescore")
+  expect_same_signature(save_embeddings, "save_embeddings")
+  expect_same_signature(load_embeddings, "load_embeddings")
+  expect_same_signature(rescore_corpus, "rescore_corpus")
+})
+
 test_that("R and Python evaluation functions have the same arguments and defaults", {
   skip_if_no_python()
   expect_same_signature(evaluate_scores, "evaluate_scores")

@@ -1,0 +1,265 @@
+"""The command line's flags: one parser, a subcommand per public function, defaults shown once in the help.
+
+:mod:`transforemotion.cli` runs what is parsed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from . import __version__, api, corpus
+from .faces import FACE_SELECTIONS
+from .models import TEMPLATE_SETS
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the epilog's line breaks; show an option's default once, and only where it says something.
+
+    argparse's own ArgumentDefaultsHelpFormatter adds "(default: None)" to
+    required flags and to options whose help already explains the default.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        # nargs == 0: a flag (--uniform, --no-timestamps), whose default is "not given".
+        if (not action.option_strings or action.required or action.nargs == 0 or default is None
+                or default is argparse.SUPPRESS or "default" in text.lower()):
+            return text
+        return text + " (default: %(default)s)"
+
+def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
+                         face_selections: Sequence[str] = FACE_SELECTIONS, face_boxes: bool = True,
+                         formats: Sequence[str] = ("csv", "json"), classes: bool = True) -> None:
+    if classes:
+        parser.add_argument("--classes", nargs="+", required=classes_required, metavar="LABEL",
+                            help="two or more labels, e.g. --classes joy anger 'deep sadness'")
+    parser.add_argument("--face-selection", default="largest", choices=face_selections,
+                        help="which face to score: the largest, the leftmost or rightmost, every face (one row each), "
+                             "or none (the whole picture)")
+    if face_boxes:
+        parser.add_argument("--face-boxes", action="store_true",
+                            help="add the scored face's box (x, y, width, height) and the detector's confidence")
+    parser.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
+                        help="phrase each label with these templates (one {} where the label goes; their embeddings "
+                             f"are averaged) or a built-in set: {', '.join(TEMPLATE_SETS)}; default: labels as given")
+    parser.add_argument("--model", default="oai-base", help="registered name (see `transforemotion models`), "
+                                                             "Hugging Face id, or model folder")
+    parser.add_argument("--local-model-path", default=None, metavar="FOLDER",
+                        help="model folder on disk; nothing is downloaded")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
+                        help="faces per forward pass (default: 32, or TRANSFOREMOTION_BATCH_SIZE)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:1 or mps (default: the first of CUDA, MPS and CPU that exists)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_output_options(parser, formats)
+
+def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = ("csv", "json")) -> None:
+    parser.add_argument("--format", default=formats[0], choices=formats,
+                        help="output format" + (" (text: a readable report; json: every measure)"
+                                                if "text" in formats else ""))
+    parser.add_argument("--output", "-o", default=None, metavar="FILE",
+                        help="write to this file (in an existing folder) instead of standard output")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transforemotion",
+        description="Zero-shot emotion scores for faces in images and video with CLIP-style models.",
+        epilog="Examples:\n"
+               "  transforemotion image face.jpg photos/ --classes joy anger surprise > scores.csv\n"
+               "  transforemotion video interview.mp4 --classes joy anger --ffreq 25 -o scores.csv\n"
+               "  transforemotion corpus videos/ --classes joy anger --nframes 500 --output-dir scores/ -o scores.csv\n"
+               "  transforemotion embed video interview.mp4 --ffreq 5 -o interview.parquet\n"
+               "  transforemotion rescore interview.parquet --classes calm tense -o scores.csv\n"
+               "  transforemotion models",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    image = commands.add_parser("image", help="score image files, URLs, or folders of images",
+                                formatter_class=_Formatter)
+    image.add_argument("paths", nargs="+", metavar="PATH", help="image files, http(s) URLs, or folders")
+    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                       help="regular expression for the file names taken from folders (ignoring case)")
+    image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    _add_scoring_options(image)
+
+    video = commands.add_parser("video", help="score sampled frames of a video file or URL",
+                                formatter_class=_Formatter)
+    video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
+    video.add_argument("--nframes", type=int, default=None, metavar="N",
+                       help="how many frames to score (default: up to 100, as many as the video has room for; "
+                            "an N the video cannot supply is an error)")
+    video.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
+    video.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
+    video.add_argument("--start", type=float, default=0, metavar="SECONDS", help="score from here")
+    video.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="score up to here; -1: the end")
+    video.add_argument("--save-video", action="store_true", help="keep a downloaded video in --save-dir")
+    video.add_argument("--save-frames", action="store_true",
+                       help="write the sampled frames as NAME-frame-I.jpg in --save-dir")
+    video.add_argument("--save-dir", default="temp/", metavar="FOLDER",
+                       help="the only folder anything is written to (made only when something is written)")
+    video.add_argument("--video-name", default="temp", metavar="NAME", help="base name of saved files")
+    _add_person_options(video)
+    video.add_argument("--timestamps", dest="timestamps", action="store_true", default=True,
+                       help="add the frame and time columns first (on by default here, unlike in Python and R)")
+    video.add_argument("--no-timestamps", dest="timestamps", action="store_false",
+                       help="leave out the frame and time columns (kept with --face-selection all)")
+    _add_scoring_options(video)
+
+    _add_corpus_command(commands)
+    _add_vad_command(commands)
+    _add_embedding_commands(commands)
+    evaluate = commands.add_parser(
+        "evaluate", formatter_class=_Formatter,
+        help="score a labelled folder (one sub-folder per class) and report how well the scores agree with the labels")
+    evaluate.add_argument("path", metavar="DIR", help="folder with one sub-folder of images per class")
+    evaluate.add_argument("--label-map", nargs="+", default=None, metavar="FOLDER=LABEL",
+                          help="label text for a folder, e.g. --label-map happy=joy sad=sadness (default: folder names)")
+    evaluate.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                          help="regular expression for the image file names (ignoring case)")
+    evaluate.add_argument("--scores-out", default=None, metavar="FILE",
+                          help="also write the per-image scores (image_id, truth, classes) to this CSV file")
+    _add_scoring_options(evaluate, classes_required=False, face_selections=[s for s in FACE_SELECTIONS if s != "all"],
+                         face_boxes=False, formats=("text", "json"))
+
+    models = commands.add_parser("models", help="list the registered models", formatter_class=_Formatter)
+    _add_output_options(models)
+    test_model = commands.add_parser(
+        "test-model", formatter_class=_Formatter,
+        help="write a tiny model with random weights (its scores mean nothing) to a folder, to try the commands "
+             "without downloading a model: then give --local-model-path FOLDER")
+    test_model.add_argument("folder", metavar="FOLDER", help="a new or empty folder (created if needed)")
+    return parser
+
+def _add_person_options(parser: argparse.ArgumentParser, names: bool = True) -> None:
+    parser.add_argument("--persons", type=int, default=None, metavar="N",
+                        help="with --face-selection all: keep only the N people seen most often"
+                             + (" in each video" if not names else ""))
+    if names:
+        parser.add_argument("--person-names", nargs="+", default=None, metavar="NAME",
+                            help="with --face-selection all: names for person 0, 1, ... (or ID=NAME pairs, e.g. "
+                                 "--person-names 0=host 2=guest) in the person column")
+
+def _add_corpus_command(commands) -> None:
+    sub = commands.add_parser(
+        "corpus", formatter_class=_Formatter,
+        help="score a whole corpus of videos and images into a folder, resumably (run it again after a stop)")
+    sub.add_argument("inputs", nargs="+", metavar="INPUT",
+                     help="a folder, a manifest (.csv or .parquet: path, and optionally id, start, end), "
+                          "or video and image files")
+    sub.add_argument("--output-dir", required=True, metavar="FOLDER",
+                     help="where the parts, corpus.json and failures.csv go; the table of scores is then written "
+                          "as for the other commands")
+    sub.add_argument("--engine", default="local", choices=corpus.ENGINES,
+                     help="score in this process, or on a Ray cluster")
+    sub.add_argument("--nframes", type=int, default=None, metavar="N",
+                     help="frames per video (default: up to 100, as many as each video has room for)")
+    sub.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
+    sub.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
+    sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="score each video from here")
+    sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="score up to here; -1: the end")
+    sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of a folder")
+    sub.add_argument("--unit-size", type=int, default=corpus.DEFAULT_UNIT_SIZE, metavar="N",
+                     help="sampled frames per video segment and images per batch: the unit of work saved at once")
+    sub.add_argument("--overwrite", action="store_true",
+                     help="delete this command's earlier results in --output-dir and start over")
+    sub.add_argument("--keep-embeddings", action="store_true",
+                     help="keep each row's image embedding in its part, for `transforemotion rescore` with new labels")
+    sub.add_argument("--embedding-precision", default="float32", choices=("float32", "float16"),
+                     help="number type of kept embeddings (float16: half the disk, scores move by about 1e-4)")
+    sub.add_argument("--address", default=None, help="Ray: auto, or ray://HOST:10001 (default: a local Ray)")
+    sub.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="Ray: workers, each with its own model (default: one per GPU, else one per CPU)")
+    sub.add_argument("--gpus-per-worker", type=float, default=None, metavar="N",
+                     help="Ray: GPUs per worker (default: 1 where the cluster has GPUs, else 0)")
+    sub.add_argument("--cpus-per-worker", type=float, default=1, metavar="N",
+                     help="Ray: CPUs reserved per worker and its thread count; 0.5 on machines with few cores")
+    sub.add_argument("--vad", action="store_true",
+                     help="valence, arousal and dominance instead of --classes (as `transforemotion vad`)")
+    _add_vad_label_options(sub)
+    _add_person_options(sub, names=False)
+    _add_scoring_options(sub, classes_required=False)
+
+def _add_embedding_commands(commands) -> None:
+    """`embed image|video` (write the embeddings to a Parquet file) and `rescore` (new labels from them)."""
+    embed = commands.add_parser("embed", formatter_class=_Formatter,
+                                help="keep the image embeddings of faces in a Parquet file, to rescore with any labels")
+    kinds = embed.add_subparsers(dest="kind", required=True, metavar="KIND")
+    image = kinds.add_parser("image", help="image files, URLs, or folders", formatter_class=_Formatter)
+    image.add_argument("paths", nargs="+", metavar="PATH", help="image files, http(s) URLs, or folders")
+    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                       help="regular expression for the file names taken from folders (ignoring case)")
+    image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    video = kinds.add_parser("video", help="sampled frames of a video file or URL", formatter_class=_Formatter)
+    video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
+    video.add_argument("--nframes", type=int, default=None, metavar="N",
+                       help="how many frames (default: up to 100, as many as the video has room for)")
+    video.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
+    video.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
+    video.add_argument("--start", type=float, default=0, metavar="SECONDS", help="from here")
+    video.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="up to here; -1: the end")
+    for sub in (image, video):
+        sub.add_argument("--face-selection", default="largest", choices=FACE_SELECTIONS,
+                         help="which face: the largest, the leftmost or rightmost, every face, or none (whole picture)")
+        sub.add_argument("--face-boxes", action="store_true", help="add the face's box and the detector's confidence")
+        sub.add_argument("--model", default="oai-base", help="registered name, Hugging Face id, or model folder")
+        sub.add_argument("--local-model-path", default=None, metavar="FOLDER", help="model folder; nothing downloaded")
+        sub.add_argument("--batch-size", type=int, default=None, metavar="N", help="faces per forward pass")
+        sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.add_argument("--precision", default="float32", choices=("float32", "float16"),
+                         help="number type in the file (float16: half the size, scores move by about 1e-4)")
+        sub.add_argument("--output", "-o", required=True, metavar="FILE", help="the Parquet file to write")
+
+    rescore = commands.add_parser(
+        "rescore", formatter_class=_Formatter,
+        help="scores for new labels from kept embeddings: a file from `embed`, or a corpus folder scored with "
+             "--keep-embeddings; no picture is read")
+    rescore.add_argument("path", metavar="PATH", help="an embeddings file, or a corpus folder")
+    rescore.add_argument("--classes", nargs="+", required=True, metavar="LABEL", help="two or more labels")
+    rescore.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
+                         help=f"phrase each label with these templates (one {{}}) or a set: {', '.join(TEMPLATE_SETS)}")
+    rescore.add_argument("--model", default=None,
+                         help="the model that made the embeddings, if it moved (default: the one recorded)")
+    rescore.add_argument("--local-model-path", default=None, metavar="FOLDER", help="that model's folder")
+    rescore.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
+    rescore.add_argument("--into", default=None, metavar="FOLDER",
+                         help="corpus only: also write the scores there as a corpus folder (resumable)")
+    rescore.add_argument("--overwrite", action="store_true", help="with --into: replace what is there")
+    rescore.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_output_options(rescore)
+
+def _add_vad_label_options(sub) -> None:
+    from .vad.labels import DIMENSIONS, LABEL_TYPES
+
+    sub.add_argument("--dimensions", nargs="+", default=list(DIMENSIONS), choices=DIMENSIONS, metavar="DIMENSION",
+                     help=f"one or more of {', '.join(DIMENSIONS)}")
+    sub.add_argument("--label-type", default="definitional", choices=LABEL_TYPES,
+                     help="transforEmotion's descriptions of each pole, its one-word poles, or --custom-labels")
+    sub.add_argument("--custom-labels", default=None, metavar="JSON",
+                     help='with --label-type custom: a JSON file or text, e.g. \'{"valence": {"positive": "a happy '
+                          'face", "negative": "a sad face"}}\'; arousal and dominance poles are "high" and "low"')
+
+def _add_vad_command(commands) -> None:
+    sub = commands.add_parser(
+        "vad", formatter_class=_Formatter,
+        help="valence, arousal and dominance of faces in images, folders of images, or a video (zero-shot, as "
+             "transforEmotion's vad_scores)")
+    sub.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, URLs or folders; or one video")
+    sub.add_argument("--input-type", default="auto", choices=("auto", "image", "video"),
+                     help="auto: judged by the extension (an http(s) link not naming an image file is a video)")
+    _add_vad_label_options(sub)
+    sub.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                     help="regular expression for the file names taken from folders (ignoring case)")
+    sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    sub.add_argument("--nframes", type=int, default=None, metavar="N",
+                     help="video: how many frames (default: up to 100, as many as the video has room for)")
+    sub.add_argument("--ffreq", type=int, default=15, metavar="N", help="video: take every N-th frame")
+    sub.add_argument("--uniform", action="store_true", help="video: spread the frames evenly instead")
+    sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="video: score from here")
+    sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="video: up to here; -1: the end")
+    _add_person_options(sub)
+    _add_scoring_options(sub, classes=False)
