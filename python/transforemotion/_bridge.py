@@ -9,9 +9,12 @@ anything; the engine knows nothing about R.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import signal
+import threading
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .core.errors import condition_classes
 from .core.messages import caller
@@ -32,14 +35,42 @@ def call_from_r(function, kwargs: Dict[str, Any]) -> Tuple[Any, List[str], Optio
     """
     error = None
     result = None
-    with caller("r"), warnings.catch_warnings(record=True) as caught:
+    with caller("r"), _python_takes_ctrl_c(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             result = function(**kwargs)
         except Exception as exc:  # noqa: BLE001 - every exception goes back to R as a condition
             error = {"message": str(exc), "type": type(exc).__name__, "classes": condition_classes(exc)}
+        except KeyboardInterrupt as exc:
+            # R's interrupt reaches Python as KeyboardInterrupt; a corpus run's says how far it got. As an error
+            # R shows that line, where reticulate would turn the interrupt into a bare "interrupted".
+            error = {"message": str(exc) or "interrupted", "type": "KeyboardInterrupt",
+                     "classes": ["transforemotion_interrupt"]}
     messages = [str(w.message) for w in caught if not issubclass(w.category, _HIDDEN)]
     return result, list(dict.fromkeys(messages)), error
+
+
+@contextlib.contextmanager
+def _python_takes_ctrl_c() -> Iterator[None]:
+    """While Python runs a call, Ctrl-C is Python's plain KeyboardInterrupt, caught in call_from_r.
+
+    reticulate's own handler asks R from inside the signal handler whether the interrupt is R's or
+    Python's, and under load that race ends in "Unknown exception occurred", a crash of R, or an
+    interrupt that loses the corpus's "stopped; N of M units finished" line. The handler that was there
+    is put back when the call returns.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # installed outside Python (by R itself): it could not be put back
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def signature_of(function) -> Dict[str, list]:

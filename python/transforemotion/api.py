@@ -17,13 +17,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .core.checks import check_flag, check_text
 from .core.errors import ArgumentError
-from .core.messages import arg, value, warn
+from .core.messages import InputsFailedWarning, arg, value, warn
 from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringRequest, check_person_options,
                      no_face_advice, read_images, rows_to_columns, score_image_files, score_pictures, scoring_request,
                      time_columns, warn_skipped, warn_unread, with_persons)
 from .engine.persons import PersonNames, name_person_column
 from .engine.stream import Picture
-from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_local_file, check_sampling_arguments,
+from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_frame_folder, check_local_file,
+                    check_sampling_arguments,
                     check_video_name, choose_frames, downloaded_video, is_url, list_image_files, open_video,
                     read_frames)
 
@@ -245,6 +246,8 @@ def video_scores(
     check_video_name(video_name)
     check_text("save_dir", save_dir, "a folder path")
     check_text("video", video, "a video file path or an http(s) URL")
+    if save_frames:
+        check_frame_folder(save_dir, video_name, nframes or DEFAULT_NFRAMES)
     source = (downloaded_video(video, save_dir, video_name, keep=save_video) if is_url(video)
               else contextlib.nullcontext(video))
     with source as path:
@@ -284,7 +287,7 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
     if undecoded:
         warn(f"{len(undecoded)} of {len(indices)} sampled frames could not be decoded (from frame {undecoded[0]} "
              "on); the file looks truncated or damaged. Their rows have missing values; the frames before them "
-             "were scored.")
+             "were scored.", InputsFailedWarning)
     warn_skipped([f"frame {indices[k]}" for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
     if follower is not None:
         rows = with_persons(rows, follower.finish(), persons)

@@ -8,18 +8,21 @@ warnings and rows with ``NA``, and the rest of the run goes on.
 Exit status, for scripts (see the README's "Command line" section):
 
 ===  ==========================================================================
-0    success
-2    bad input: a flag, a file or a folder is wrong (one line on stderr says which)
+0    everything was scored (a picture without a face counts: it was read)
+2    bad input: a flag, a file or a folder is wrong (one line on stderr says
+     which); or nothing could be scored: inputs failed and no row has a score
+3    results written, but some inputs failed: files, frames or corpus units
+     that could not be read (warnings on stderr; a corpus lists them in
+     failures.csv)
 4    the environment lacks something: a package, a model, a writable disk
 70   an internal fault: a bug in transforemotion or a library; please report it
-130  interrupted (Ctrl-C)
+130  interrupted (Ctrl-C); a corpus run says how many units were finished
 ===  ==========================================================================
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -27,24 +30,39 @@ import traceback
 import warnings
 from typing import Dict, List, Optional, Sequence
 
-from . import api, corpus
+from . import __version__, api, corpus
 from .core.checks import is_missing
 from .core.errors import ArgumentError, InputError, TransforemotionError
-from .core.files import atomic_write, check_output_path
-from .core.messages import TransforemotionWarning, caller
+from .core.files import check_output_path
+from .core.output import write_evaluation, write_output
+from .core.messages import InputsFailedWarning, TransforemotionWarning, caller
 from .faces import FACE_SELECTIONS
 from .media import list_image_files
 from .models import TEMPLATE_SETS, list_vision_models
 
 EXIT_OK = 0
-EXIT_BAD_INPUT = 2  # also argparse's status for a flag it cannot parse
+EXIT_BAD_INPUT = 2  # also argparse's status for a flag it cannot parse; and "nothing could be scored"
+EXIT_PARTIAL = 3  # results written, some inputs failed
 EXIT_ENVIRONMENT = 4
 EXIT_INTERNAL = 70  # EX_SOFTWARE in BSD's sysexits.h
 EXIT_INTERRUPTED = 130
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show each option's default, and keep the epilog's line breaks."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the epilog's line breaks; show an option's default once, and only where it says something.
+
+    argparse's own ArgumentDefaultsHelpFormatter adds "(default: None)" to
+    required flags and to options whose help already explains the default.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        # nargs == 0: a flag (--uniform, --no-timestamps), whose default is "not given".
+        if (not action.option_strings or action.required or action.nargs == 0 or default is None
+                or default is argparse.SUPPRESS or "default" in text.lower()):
+            return text
+        return text + " (default: %(default)s)"
 
 
 def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
@@ -93,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  transforemotion models",
         formatter_class=_Formatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     image = commands.add_parser("image", help="score image files, URLs, or folders of images",
@@ -120,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the only folder anything is written to (made only when something is written)")
     video.add_argument("--video-name", default="temp", metavar="NAME", help="base name of saved files")
     _add_person_options(video)
+    video.add_argument("--timestamps", dest="timestamps", action="store_true", default=True,
+                       help="add the frame and time columns first (on by default here, unlike in Python and R)")
+    video.add_argument("--no-timestamps", dest="timestamps", action="store_false",
+                       help="leave out the frame and time columns (kept with --face-selection all)")
     _add_scoring_options(video)
 
     _add_corpus_command(commands)
@@ -139,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list the registered models", formatter_class=_Formatter)
     _add_output_options(models)
+    test_model = commands.add_parser(
+        "test-model", formatter_class=_Formatter,
+        help="write a tiny model with random weights (its scores mean nothing) to a folder, to try the commands "
+             "without downloading a model: then give --local-model-path FOLDER")
+    test_model.add_argument("folder", metavar="FOLDER", help="a new or empty folder (created if needed)")
     return parser
 
 
@@ -238,7 +266,7 @@ def run_video(args) -> Dict[str, list]:
     return api.video_scores(
         args.path, args.classes, start=args.start, end=args.end, uniform=args.uniform, ffreq=args.ffreq,
         save_video=args.save_video, save_frames=args.save_frames, save_dir=args.save_dir,
-        video_name=args.video_name, timestamps=True, persons=args.persons,
+        video_name=args.video_name, timestamps=args.timestamps, persons=args.persons,
         person_names=_person_names(args.person_names), **kwargs, **_scoring_kwargs(args),
     )
 
@@ -345,6 +373,21 @@ def run_vad(args) -> Dict[str, list]:
     return scores if "image" in scores else {"image": files, **scores}
 
 
+def run_test_model(args) -> str:
+    """Write the tiny test model to FOLDER; print its path (for --local-model-path) on standard output."""
+    from .testing import build_tiny_clip
+
+    folder = args.folder
+    if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
+        what = "is a file" if not os.path.isdir(folder) else "is not empty"
+        raise ArgumentError(f"{folder} {what}; give a new or empty folder for the test model.")
+    path = os.path.abspath(build_tiny_clip(folder))
+    print(path)
+    print(f"transforemotion: wrote a tiny model with random weights (its scores mean nothing). Try it: "
+          f"transforemotion image PICTURE --classes joy anger --local-model-path {path}", file=sys.stderr)
+    return path
+
+
 def _label_map(pairs: Optional[List[str]]) -> Optional[Dict[str, str]]:
     if pairs is None:
         return None
@@ -367,80 +410,46 @@ def run_evaluate(args) -> dict:
     return result["evaluation"]
 
 
-def _number(v) -> str:
-    return "NA" if is_missing(v) else (f"{v:.3f}" if isinstance(v, float) else str(v))
+def _has_scores(table: Dict[str, list], classes: Optional[Sequence[str]]) -> bool:
+    columns = classes or []
+    return any(not is_missing(v) for c in columns if c in table for v in table[c])
 
 
-def write_evaluation(evaluation: dict, fmt: str, stream) -> None:
-    """The overall measures, the per-class table and the confusion matrix, as text or JSON."""
-    if fmt == "json":
-        def clean(v):
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            return None if is_missing(v) else v
-
-        json.dump(clean(evaluation), stream, ensure_ascii=False, indent=1)
-        stream.write("\n")
-        return
-    overall = [("images scored and labelled", evaluation["n_used"]), ("left out", evaluation["n_excluded"])]
-    overall += [(name.replace("_", " "), evaluation[name]) for name in (
-        "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "macro_auroc", "log_loss", "brier", "ece",
-        "krippendorff_alpha")]
-    width = max(len(name) for name, _ in overall)
-    for name, v in overall:
-        stream.write(f"{name:<{width}}  {_number(v)}\n")
-    stream.write("\nper class\n")
-    write_table(evaluation["per_class"], "csv", stream)
-    stream.write("\nconfusion matrix (rows: truth, columns: predicted)\n")
-    write_table(evaluation["confusion"], "csv", stream)
-    for note in evaluation.get("notes", []):
-        stream.write(f"note: {note}\n")
-
-
-def write_table(table: Dict[str, list], fmt: str, stream) -> None:
-    if fmt == "json":
-        clean = {k: [None if is_missing(v) else v for v in col] for k, col in table.items()}
-        json.dump(clean, stream, ensure_ascii=False, indent=1)
-        stream.write("\n")
-        return
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(list(table))
-    for row in zip(*table.values()):
-        writer.writerow(["NA" if is_missing(v) else v for v in row])
-
-
-def write_output(table, fmt: str, path: Optional[str], writer=None) -> None:
-    """To standard output, or atomically to a file: an interrupted run never leaves half a table."""
-    writer = writer or write_table
-    if path is None:
-        writer(table, fmt, sys.stdout)
-        return
-    try:
-        with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
-            writer(table, fmt, fh)
-    except OSError as exc:
-        raise ArgumentError(f"Could not write {path}: {exc.strerror or exc}.") from None
-
-
-def _print_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"transforemotion: warning: {message}", file=sys.stderr)
+def _outcome(failed: bool, table, args) -> int:
+    """0 when every input was read; 3 when some failed; 2 when some failed and no row has a score."""
+    if not failed:
+        return EXIT_OK
+    if isinstance(table, dict) and args.command in ("image", "video", "corpus") and not _has_scores(
+            table, args.classes):
+        print("transforemotion: error: nothing could be scored (see the warnings above).", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_PARTIAL
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    failed = []
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputsFailedWarning):
+            failed.append(message)
+        print(f"transforemotion: warning: {message}", file=sys.stderr)
+
     try:
         with caller("cli"), warnings.catch_warnings():
             # Skipped items are one line each on stderr, without Python's source-line decoration.
             warnings.simplefilter("always", TransforemotionWarning)
-            warnings.showwarning = _print_warning
+            warnings.showwarning = show_warning
             for name in ("output", "scores_out"):
                 if getattr(args, name, None) is not None:
                     check_output_path(getattr(args, name), name)
-            if args.command == "evaluate":
-                write_output(run_evaluate(args), args.format, args.output, write_evaluation)
+            if args.command == "test-model":
+                run_test_model(args)
                 return EXIT_OK
+            if args.command == "evaluate":
+                table = run_evaluate(args)
+                write_output(table, args.format, args.output, write_evaluation)
+                return _outcome(bool(failed), table, args)
             if args.command == "models":
                 table = list_vision_models()
             elif args.command == "image":
@@ -452,6 +461,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             else:
                 table = run_video(args)
             write_output(table, args.format, args.output)
+            return _outcome(bool(failed), table, args)
     except InputError as exc:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -468,10 +478,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               "maintainers with the command you ran and this message (TRANSFOREMOTION_DEBUG=1 adds the traceback).",
               file=sys.stderr)
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
-        print("transforemotion: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # A corpus run says how far it got ("stopped; N of M units finished; ..."); anything else just stops.
+        print(f"transforemotion: {exc or 'interrupted'}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_OK
 
 
 if __name__ == "__main__":

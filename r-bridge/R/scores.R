@@ -134,7 +134,9 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #' @param save_video When `video` is a URL: keep the downloaded video in
 #'   `save_dir`.
 #' @param save_frames Write the sampled frames as
-#'   `<video_name>-frame-<i>.jpg` in `save_dir`.
+#'   `<video_name>-frame-<i>.jpg` in `save_dir`. A `save_dir` that cannot take
+#'   them (a file in the way, a folder that cannot be made) or a `video_name`
+#'   too long for the file system is an error before anything is scored.
 #' @param save_dir The only folder anything is written to (created only when
 #'   something is written).
 #' @param video_name Base name of saved files (no folders).
@@ -154,7 +156,10 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #' @inheritParams image_scores
 #' @returns A `data.frame` of class `"video_scores"` with one row per sampled
 #'   frame and one numeric column per label (`NA` where no face was found or
-#'   the frame could not be decoded). As in transforEmotion, the columns are
+#'   the frame could not be decoded). A truncated file keeps the rows of the
+#'   frames that decode, with `NA` rows for the frames past the damage and one
+#'   warning with the count, even for an explicit `nframes` (see the README's
+#'   "Truncated files"). As in transforEmotion, the columns are
 #'   the labels only unless `timestamps = TRUE`; the frame number and time of
 #'   each row are kept in the attributes `"frame"` and `"time"` either way.
 #'   With `face_selection = "all"`: one row per face per frame, with `frame`,

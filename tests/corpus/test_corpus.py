@@ -351,7 +351,7 @@ def test_command_line_scores_resumes_and_refuses_in_flags(tiny_model, corpus, tm
                "--unit-size", "4", "--face-selection", "none", "--local-model-path", tiny_model, "--quiet"]
     done = subprocess.run(command + ["--classes", *CLASSES, "-o", table], capture_output=True, text=True,
                           timeout=300)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # results written, one file failed
     assert "transforemotion: warning: 1 of 5 units could not be scored" in done.stderr
     with open(table, newline="") as fh:
         rows = list(csv.DictReader(fh))

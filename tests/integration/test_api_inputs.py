@@ -62,10 +62,45 @@ def test_frames_that_cannot_be_written_give_one_warning_and_the_scores(tiny_mode
     assert sorted(os.listdir(tmp_path)) == ["clip-frame-0.jpg", "clip-frame-1.jpg", "clip-frame-2.jpg"]
 
 
-def test_frame_names_too_long_for_the_file_system_are_reported(tiny_model, face_video, tmp_path):
-    with pytest.warns(te.TransforemotionWarning, match=r"3 of 3 frames could not be saved.*too long"):
-        result = small_run(face_video, tiny_model, save_frames=True, save_dir=str(tmp_path), video_name="x" * 300)
-    assert len(result["joy"]) == 3
+@pytest.fixture
+def count_loads(monkeypatch):
+    """How often a model is loaded: a refusal "before any scoring" must come before the model."""
+    from transforemotion.engine import request
+
+    loads = []
+    real = request.ScoringRequest.load
+    monkeypatch.setattr(request.ScoringRequest, "load", lambda self: loads.append(1) or real(self))
+    return loads
+
+
+def test_a_video_name_too_long_for_the_file_system_is_refused_before_scoring(tiny_model, face_video, tmp_path,
+                                                                              count_loads):
+    # 300 + len("-frame-2.jpg") = 312 bytes: three frames are rows 0-2.
+    with pytest.raises(ValueError, match=r"video_name is too long to name the frames: 'x{30}\.\.\.' would be 312 "
+                                         r"bytes, more than the 255"):
+        small_run(face_video, tiny_model, save_frames=True, save_dir=str(tmp_path), video_name="x" * 300)
+    assert os.listdir(tmp_path) == [] and count_loads == []
+
+
+@pytest.mark.parametrize("where, reason", [
+    ("file/frames", r"file is a file, not a folder"),
+    ("file", r"file is a file, not a folder"),
+    ("/proc/transforemotion-frames", r"No such file or directory|Permission denied|Read-only"),
+])
+def test_a_save_dir_that_cannot_be_used_is_refused_before_scoring(tiny_model, face_video, in_tmp_cwd, count_loads,
+                                                                  where, reason):
+    (in_tmp_cwd / "file").write_text("in the way")
+    with pytest.raises(ValueError, match=r"save_dir='" + where + r"' cannot take the frames: .*(" + reason + ")"):
+        small_run(face_video, tiny_model, save_frames=True, save_dir=where, video_name="clip")
+    assert count_loads == [] and os.listdir(in_tmp_cwd) == ["file"]
+
+
+def test_checking_a_new_save_dir_leaves_nothing_when_nothing_is_saved(tiny_model, face_video, in_tmp_cwd):
+    with pytest.raises(FileNotFoundError, match="missing.avi"):  # found after the folder was checked
+        small_run(str(in_tmp_cwd / "missing.avi"), tiny_model, save_frames=True, save_dir="new/frames")
+    assert os.listdir(in_tmp_cwd) == []
+    small_run(face_video, tiny_model, save_frames=True, save_dir="new/frames", video_name="clip")
+    assert sorted(os.listdir(in_tmp_cwd / "new" / "frames")) == [f"clip-frame-{i}.jpg" for i in range(3)]
 
 
 @pytest.fixture(scope="module")

@@ -125,8 +125,8 @@ def test_a_lying_header_with_the_default_nframes_scores_what_fits_with_one_warni
 def test_a_lying_header_with_explicit_nframes_every_ffreq(lying_video):
     # At most as many rows as real frames: transforEmotion's indices, the missing ones read as NaN.
     assert video.choose_frames(lying_video, 10**9, 25.0, nframes=40, ffreq=2) == list(range(0, 80, 2))
-    with pytest.raises(ValueError, match=r"only 60 can be decoded.*nframes=61.*at most 60"):
-        video.choose_frames(lying_video, 10**9, 25.0, nframes=61, ffreq=2)
+    # More than the file holds: still transforEmotion's indices (the rule for truncated files, in the README).
+    assert video.choose_frames(lying_video, 10**9, 25.0, nframes=61, ffreq=2) == list(range(0, 122, 2))
     with pytest.raises(ValueError, match=r"start \(10 s\) is past the last of them"):
         video.choose_frames(lying_video, 10**9, 25.0, nframes=3, start=10, ffreq=2)
 
@@ -285,3 +285,17 @@ def test_a_page_without_a_video_is_a_value_error_with_yt_dlps_reason(server, tmp
         with video.downloaded_video(url, str(tmp_path / "dl")):
             pass
     assert os.listdir(tmp_path) == []
+
+
+def test_a_clip_too_short_for_nframes_times_ffreq_says_that_ffreq_multiplies_the_need():
+    # The README's old corpus example (nframes=500, ffreq=5) on a 10-second clip at 25 frames per second.
+    with pytest.raises(ValueError) as caught:
+        video.sample_frame_indices(250, 25.0, nframes=500, ffreq=5)
+    message = str(caught.value)
+    assert "nframes=500 frames, one every ffreq=5 frames, need (500 - 1) × 5 + 1 = 2496 frames" in message
+    assert "the video has 250 frames (10 s at 25 frames per second)" in message
+    assert "at most 50 fit every 5 frames" in message  # frames 0, 5, ..., 245
+    assert video.sample_frame_indices(250, 25.0, nframes=50, ffreq=5)[-1] == 245
+    with te.core.messages.caller("cli"), pytest.raises(ValueError, match=r"--nframes 500 frames, one every "
+                                                                         r"--ffreq 5 frames"):
+        video.sample_frame_indices(250, 25.0, nframes=500, ffreq=5)

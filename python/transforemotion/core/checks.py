@@ -17,7 +17,7 @@ import os
 from typing import List, Optional, Sequence
 
 from .errors import ArgumentError
-from .messages import arg, value
+from .messages import arg, current_caller, value
 
 __all__ = [
     "check_classes",
@@ -50,11 +50,12 @@ def check_classes(classes) -> List[str]:
     example = value(["joy", "anger"])
     if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
         raise ArgumentError(f"{arg('classes')} must be a list of at least two labels, for example {example}; "
-                         f"got {value(classes)}.")
+                         f"got {value(classes)}.{_separate_labels_hint(classes)}")
     labels = list(classes)
     if len(labels) < 2:
         raise ArgumentError(f"{arg('classes')} needs at least two labels to compare (the scores of one label would "
-                         f"always be 1), for example {example}; got {value(labels)}.")
+                         f"always be 1), for example {example}; got {value(labels)}."
+                         f"{_separate_labels_hint(labels[0] if labels else None)}")
     for label in labels:
         if label is None or (isinstance(label, float) and math.isnan(label)):
             raise ArgumentError(f"{arg('classes')} has a missing value; every class must be a text label. "
@@ -67,6 +68,17 @@ def check_classes(classes) -> List[str]:
         raise ArgumentError(f"Class labels must be unique (each becomes a column); repeated: "
                          f"{', '.join(value(r) for r in dict.fromkeys(repeated))}.")
     return labels
+
+
+def _separate_labels_hint(given) -> str:
+    """For "joy,anger,surprise" given as one label: how to give the labels one by one."""
+    if not isinstance(given, str) or not any(mark in given for mark in ",;"):
+        return ""
+    parts = [p.strip() for p in given.replace(";", ",").split(",") if p.strip()]
+    if len(parts) < 2:
+        return ""
+    how = "separated by spaces" if current_caller() == "cli" else "as separate values"
+    return f" Give the labels {how}, not as one text with commas: {arg('classes', parts)}."
 
 
 def check_choice(name: str, given, choices: Sequence[str]) -> str:

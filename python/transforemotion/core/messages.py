@@ -17,14 +17,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import re
 import sys
 import warnings
 from typing import Iterator
 
 from .errors import ArgumentError
 
-__all__ = ["TransforemotionWarning", "warn", "caller", "current_caller", "arg", "value", "function", "first_line",
-           "last_line", "missing_value"]
+__all__ = ["TransforemotionWarning", "InputsFailedWarning", "warn", "caller", "current_caller", "arg", "value", "mapping", "function",
+           "first_line", "last_line", "missing_value"]
 
 CALLERS = ("python", "r", "cli")
 
@@ -57,6 +58,14 @@ _CLI_COMMANDS = {
 
 class TransforemotionWarning(UserWarning):
     """Something was skipped or could not be scored; the result has missing values (NaN, NA in R) for it."""
+
+
+class InputsFailedWarning(TransforemotionWarning):
+    """Some inputs (files, frames, units of a corpus) could not be read; the others were scored.
+
+    Told apart from the other warnings (a face not found, a short clip) so that the command line can exit
+    with "results written, but some inputs failed" (status 3).
+    """
 
 
 @contextlib.contextmanager
@@ -109,6 +118,31 @@ def value(v) -> str:
     if kind == "cli":
         return _cli_value(v)
     return repr(v)
+
+
+_R_NAME = re.compile(r"^(?:[A-Za-z]|[.](?![0-9]))[A-Za-z0-9._]*$")
+_R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
+               "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"}
+
+
+def _r_name(name: str) -> str:
+    return name if _R_NAME.match(name) and name not in _R_RESERVED else "`" + name.replace("`", "\\`") + "`"
+
+
+def mapping(pairs) -> str:
+    """A name -> value mapping as the caller writes one: ``{'happy': 'joy'}`` / ``c(happy = "joy")`` /
+    ``happy=joy`` (the command line's ``--label-map`` pairs).
+
+    >>> with caller("r"):
+    ...     mapping({"happy": "joy", "very sad": "sadness"})
+    'c(happy = "joy", `very sad` = "sadness")'
+    """
+    kind = _CALLER.get()
+    if kind == "r":
+        return "c(" + ", ".join(f"{_r_name(str(k))} = {_r_value(v)}" for k, v in pairs.items()) + ")"
+    if kind == "cli":
+        return " ".join(_cli_value(f"{k}={v}") for k, v in pairs.items())
+    return repr(dict(pairs))
 
 
 _UNSET = object()

@@ -11,7 +11,7 @@ from ..core.errors import ArgumentError
 from ..core.messages import arg, function, warn
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
 from .persons import corpus_person_ids, persons_by_video
-from .store import CorpusFolder
+from .store import CorpusFolder, part_schema
 
 __all__ = ["read_corpus"]
 
@@ -56,7 +56,7 @@ def read_corpus(output_dir: str, persons: Optional[int] = None) -> Dict[str, lis
     every_face = arguments["face_selection"] == "all"
     persons = _persons(persons if persons is not None else record.get("persons"), every_face)
     names = _column_names(arguments)
-    table = folder.read_parts(record["units"], names)
+    table = folder.read_parts(record["units"], part_schema(names, arguments["classes"]))
     if table is None:
         columns: Dict[str, list] = {name: [] for name in names}
     else:

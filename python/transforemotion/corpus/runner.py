@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from ..core.checks import check_choice, check_count, check_flag, check_number, check_text
 from ..core.errors import ArgumentError
-from ..core.messages import arg, function, value, warn
+from ..core.messages import InputsFailedWarning, arg, function, value, warn
 from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringRequest, check_person_options,
                       scoring_request)
 from ..media import DEFAULT_NFRAMES, check_sampling_arguments
@@ -273,13 +273,18 @@ def _run(folder: CorpusFolder, units: List[Unit], request: ScoringRequest, id_co
 
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(units), initial=len(units) - len(todo), unit="unit", desc=function("score_corpus"),
-              disable=not show or not todo, leave=False) as bar:
-        if todo:
-            for result in _engine(todo, request, id_column, on_ray, address, workers, gpus_per_worker,
-                                  cpus_per_worker):
-                record(result)
-                bar.update(1)
+    try:
+        with tqdm(total=len(units), initial=len(units) - len(todo), unit="unit", desc=function("score_corpus"),
+                  disable=not show or not todo, leave=False) as bar:
+            if todo:
+                for result in _engine(todo, request, id_column, on_ray, address, workers, gpus_per_worker,
+                                      cpus_per_worker):
+                    record(result)
+                    bar.update(1)
+    except KeyboardInterrupt:
+        # Ctrl-C: every finished unit is on disk already; say how far the run got and how to go on.
+        finished = len(done) + sum(1 for unit in results if unit not in failures)
+        raise KeyboardInterrupt(stopped_message(finished, len(units))) from None
     summary = _summary(units, done, results, failures)
     no_face = sum(r.no_face for r in results.values())
     if no_face:
@@ -287,6 +292,11 @@ def _run(folder: CorpusFolder, units: List[Unit], request: ScoringRequest, id_co
                    f"To score whole pictures instead, use {arg('face_selection', 'none')}.")
     _warn_failures(folder, units, failures)
     return summary
+
+
+def stopped_message(finished: int, total: int) -> str:
+    """The one line an interrupted corpus run ends with, in Python, R and the shell."""
+    return f"stopped; {finished} of {total} units finished; run the same command again to continue"
 
 
 def _engine(todo, request, id_column, on_ray, address, workers, gpus_per_worker, cpus_per_worker
@@ -325,4 +335,4 @@ def _warn_failures(folder: CorpusFolder, units: List[Unit], failures: dict) -> N
     warn(f"{len(failures)} of {len(units)} units could not be scored completely ({len(sources)} file(s)); the "
          f"others were scored. The first: {source}: {reason} Each one is listed with its reason in "
          f"{folder.failures_path}. Fix or replace those files and run the same call again: finished units are "
-         "skipped and the failed ones are tried again.")
+         "skipped and the failed ones are tried again.", InputsFailedWarning)

@@ -30,7 +30,7 @@ from ..core.files import write_bytes_atomically
 from ..core.messages import arg, function
 from ..engine import INTEGER_COLUMNS
 
-__all__ = ["CorpusFolder", "require_pyarrow", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
+__all__ = ["CorpusFolder", "require_pyarrow", "part_schema", "table_bytes", "RECORD_NAME", "FAILURES_NAME", "PARTS_NAME", "FORMAT"]
 
 RECORD_NAME = "corpus.json"
 FAILURES_NAME = "failures.csv"
@@ -57,6 +57,26 @@ def require_pyarrow():
         ) from None
 
 
+def _column_type(name: str, labels: Sequence[str]):
+    """The Arrow type of a part's column: decided by its name, so every part of a corpus has the same schema."""
+    import pyarrow as pa
+
+    if name in labels:
+        return pa.float64()
+    if name in INTEGER_COLUMNS:
+        return pa.int64()
+    if name in ("source", "id"):
+        return pa.string()
+    return pa.float64()
+
+
+def part_schema(names: Sequence[str], labels: Sequence[str]):
+    """The schema every part of a corpus with these result columns has."""
+    import pyarrow as pa
+
+    return pa.schema([(name, _column_type(name, labels)) for name in names])
+
+
 def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional[dict] = None) -> bytes:
     """A part: the result columns of one unit as Parquet bytes, with fixed types; ``extra`` adds
     columns that are ready as Arrow arrays (the person tracker's, see :mod:`.persons`)."""
@@ -65,15 +85,10 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional
 
     arrays = {}
     for name, values in columns.items():
-        if name in labels:
-            arrays[name] = pa.array(values, type=pa.float64())
-        elif name in INTEGER_COLUMNS:
-            arrays[name] = pa.array([None if isinstance(v, float) and math.isnan(v) else v for v in values],
-                                    type=pa.int64())
-        elif name in ("source", "id"):
-            arrays[name] = pa.array(values, type=pa.string())
-        else:
-            arrays[name] = pa.array(values, type=pa.float64())
+        kind = _column_type(name, labels)
+        if name in INTEGER_COLUMNS and name not in labels:
+            values = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+        arrays[name] = pa.array(values, type=kind)
     arrays.update(extra or {})
     sink = io.BytesIO()
     pq.write_table(pa.table(arrays), sink)
@@ -198,9 +213,13 @@ class CorpusFolder:
             fh.close()
 
     # -- reading ------------------------------------------------------------------------------
-    def read_parts(self, unit_ids: Sequence[str], columns: Optional[Sequence[str]] = None):
-        """The parts of these units that exist, as one Arrow table (None when there is none);
-        only ``columns`` when given (so that the tracker's appearance vectors stay on disk)."""
+    def read_parts(self, unit_ids: Sequence[str], schema=None):
+        """The parts of these units that exist, as one Arrow table (None when there is none).
+
+        With ``schema`` (:func:`part_schema`), only its columns are read (the person tracker's
+        appearance vectors stay on disk), and a part whose columns or types differ (one copied from
+        another run, with other classes) is refused by name, before the tables are joined.
+        """
         require_pyarrow()
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -211,10 +230,34 @@ class CorpusFolder:
             if not os.path.isfile(path):
                 continue
             try:
-                tables.append(pq.read_table(path, columns=None if columns is None else list(columns)))
+                found = pq.read_schema(path)
+                table = None
+                if schema is None or _same_columns(_result_columns(found), schema):
+                    table = pq.read_table(path, columns=None if schema is None else schema.names)
             except (OSError, pa.ArrowException) as exc:
                 raise ArgumentError(f"{path} is damaged ({exc}). Delete it and run {function('score_corpus')} again "
                                  "with the same arguments: that unit alone is scored again.") from None
+            if table is None:
+                raise ArgumentError(
+                    f"{path} does not belong to this corpus: its columns are {_describe(_result_columns(found))}, "
+                    f"but this corpus's are {_describe(schema)} (was it copied from another run?). Delete it and run "
+                    f"{function('score_corpus')} again with the same arguments: that unit alone is scored again.")
+            tables.append(table)
         if not tables:
             return None
         return pa.concat_tables(tables)
+
+
+def _result_columns(schema):
+    """A part's result columns: all but the person tracker's own ("_"-prefixed, see .persons)."""
+    import pyarrow as pa
+
+    return pa.schema([field for field in schema if not field.name.startswith("_")])
+
+
+def _same_columns(found, wanted) -> bool:
+    return found.names == wanted.names and all(a.type == b.type for a, b in zip(found, wanted))
+
+
+def _describe(schema) -> str:
+    return ", ".join(f"{field.name} ({field.type})" for field in schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from ..core.messages import arg
+from ..core.messages import InputsFailedWarning, arg
 from ..media import load_image
 from .columns import IMAGE_ID_COLUMN, rows_to_columns
 from .request import ScoringRequest
@@ -65,7 +65,8 @@ def warn_unread(rows: Rows, name: Callable[[object], object], what: str, advice:
     if not keys:
         return
     first = rows.errors[keys[0]]
-    warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"{advice} The first reason: {first}")
+    warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"{advice} The first reason: {first}",
+                 InputsFailedWarning)
 
 
 def score_image_files(request: ScoringRequest, paths: Sequence[str], ids: List[str], function_name: str

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..core.checks import usable_cores
-from ..core.messages import missing_value, warn
+from ..core.messages import TransforemotionWarning, missing_value, warn
 from ..faces import choose_faces, choose_faces_batch, crop_face
 from ..faces.tracking import DESCRIPTOR_SIZE, face_descriptor
 from ..models import VisionLanguageModel
@@ -394,7 +394,8 @@ def score_all(model: ModelOrLoader, pictures: Iterable[Picture], plan: ScoringPl
     return Rows.concat(blocks, len(plan.labels))
 
 
-def warn_skipped(names: Sequence[object], reason: str, advice: str = "") -> None:
+def warn_skipped(names: Sequence[object], reason: str, advice: str = "",
+                 category: type = TransforemotionWarning) -> None:
     """One warning for a group of skipped items, naming them (the first ten)."""
     if not names:
         return
@@ -403,4 +404,4 @@ def warn_skipped(names: Sequence[object], reason: str, advice: str = "") -> None
     message = f"{reason} for {len(names)} item(s): {shown}{more}. Their rows have missing values ({missing_value()})."
     if advice:
         message += " " + advice
-    warn(message)
+    warn(message, category)

@@ -7,9 +7,9 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..core.checks import check_classes
 from ..core.errors import ArgumentError
-from ..core.messages import arg, function, warn
+from ..core.messages import arg, function, mapping, warn
 from ..engine import IMAGE_ID_COLUMN, score_image_files, scoring_request
-from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files
+from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files, list_subfolders
 from .metrics import evaluate_scores, metrics_libraries
 
 __all__ = ["evaluate_dir"]
@@ -18,9 +18,7 @@ __all__ = ["evaluate_dir"]
 def _class_folders(dir) -> List[str]:
     """The class sub-folders of ``dir``, sorted; hidden ones (".name") are not classes."""
     check_folder(dir, "evaluate_dir() needs a folder of class folders.")
-    folders = sorted(
-        name for name in os.listdir(dir) if not name.startswith(".") and os.path.isdir(os.path.join(dir, name))
-    )
+    folders = list_subfolders(dir)
     if len(folders) < 2:
         raise ArgumentError(
             f"{dir} has {len(folders)} sub-folder(s) ({', '.join(folders) or 'none'}); "
@@ -35,7 +33,7 @@ def _check_label_map(label_map, folders: Sequence[str]) -> Dict[str, str]:
         return {}
     if not isinstance(label_map, Mapping):
         raise ArgumentError(
-            f"{arg('label_map')} must map folder names to labels, e.g. {{'happy': 'joy'}}; got {label_map!r}."
+            f"{arg('label_map')} must map folder names to labels, e.g. {mapping({'happy': 'joy'})}; got {label_map!r}."
         )
     for folder, label in label_map.items():
         if not isinstance(label, str) or not label.strip():

@@ -24,7 +24,7 @@ import numpy as np
 from ..core.checks import is_missing
 from ..core.errors import ArgumentError, MissingPackageError
 from ..core.messages import arg, current_caller, function
-from .tables import check_classes, check_truth_labels, columns_of, truth_values
+from .tables import check_classes, check_truth_labels, columns_of, score_matrix, truth_values
 
 __all__ = ["evaluate_scores", "ECE_BINS", "expected_calibration_error", "metrics_libraries"]
 
@@ -183,8 +183,7 @@ def _select_rows(scores, truth, classes) -> _Rows:
     labels = check_classes(classes, columns, truth_column)
     check_truth_labels(truth_list, labels)
 
-    values = np.array([[np.nan if is_missing(v) else float(v) for v in columns[c]] for c in labels], dtype=float).T
-    values = values.reshape(n_rows, len(labels))
+    values = score_matrix(columns, labels)
     missing_scores = np.isnan(values).any(axis=1)
     missing_truth = np.array([is_missing(t) for t in truth_list], dtype=bool)
     used = ~missing_scores & ~missing_truth

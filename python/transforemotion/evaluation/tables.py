@@ -7,14 +7,18 @@ table with a bad column gets the same message from ``evaluate_scores``,
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
 
 from ..core.checks import is_missing, is_number
 from ..core.errors import ArgumentError
-from ..core.messages import arg, function
+from ..core.messages import arg, current_caller, function, mapping, value
 from ..engine import METADATA_COLUMNS as RESULT_COLUMNS
 
-__all__ = ["METADATA_COLUMNS", "columns_of", "label_columns", "check_classes", "truth_values", "check_truth_labels"]
+__all__ = ["METADATA_COLUMNS", "columns_of", "label_columns", "check_classes", "score_matrix", "truth_values",
+           "check_truth_labels"]
 
 # Columns our results (and common user tables) carry besides the label
 # scores, and the truth column of evaluate_dir. They are never taken for classes.
@@ -60,10 +64,50 @@ def label_columns(columns: Mapping[str, list], exclude: Sequence[str] = ()) -> L
     return found
 
 
+def _reads_as_number(v) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _text_columns(columns: Mapping[str, list], names: Sequence[str]) -> Dict[str, object]:
+    """The columns among ``names`` that hold something other than numbers, with the first such value."""
+    found = {}
+    for name in names:
+        bad = next((v for v in columns[name] if not (is_number(v) or is_missing(v))), None)
+        if bad is not None:
+            found[name] = bad
+    return found
+
+
+def _text_advice() -> str:
+    if current_caller() == "r":
+        return "convert them with as.numeric()"
+    return "convert them to numbers first (pandas: scores[columns].astype(float))"
+
+
+def _text_message(found: Dict[str, object], numbers_as_text: bool) -> str:
+    names = ", ".join(value(name) for name in found)
+    first_name, first = next(iter(found.items()))
+    if numbers_as_text:
+        return (f"The column(s) {names} of scores hold numbers written as text (e.g. {value(first)} in "
+                f"{value(first_name)}); {_text_advice()}.")
+    return f"The column(s) {names} of scores must hold numbers (scores); {value(first_name)} holds {value(first)}."
+
+
 def check_classes(classes, columns: Mapping[str, list], truth_column: Optional[str]) -> List[str]:
     if classes is None:
         labels = label_columns(columns, [truth_column] if truth_column else [])
         if len(labels) < 2:
+            skip = set(METADATA_COLUMNS) | {truth_column}
+            as_text = {name: v for name, v in _text_columns(columns, [c for c in columns if c not in skip]).items()
+                       if all(_reads_as_number(x) or is_missing(x, text=True) for x in columns[name])}
+            if as_text:
+                raise ArgumentError(_text_message(as_text, True))
             raise ArgumentError(
                 f"Found {len(labels)} score column(s) in scores ({', '.join(map(repr, labels)) or 'none'}); "
                 f"an evaluation needs at least two classes. Name them with {arg('classes')}."
@@ -90,11 +134,35 @@ def check_classes(classes, columns: Mapping[str, list], truth_column: Optional[s
         )
     if truth_column in labels:
         raise ArgumentError(f"The truth column {truth_column!r} cannot also be a class.")
-    for c in labels:
-        bad_values = [v for v in columns[c] if not (is_number(v) or is_missing(v))]
-        if bad_values:
-            raise ArgumentError(f"Column {c!r} must hold numbers (scores); it holds {bad_values[0]!r}.")
+    text = _text_columns(columns, labels)
+    if text:
+        numbers_as_text = all(all(_reads_as_number(x) or is_missing(x, text=True) for x in columns[c]) for c in text)
+        raise ArgumentError(_text_message(text, numbers_as_text))
     return labels
+
+
+def score_matrix(columns: Mapping[str, list], labels: Sequence[str]) -> np.ndarray:
+    """The label columns as a rows x labels float array, NaN where a score is missing.
+
+    Every metric and plot reads scores through here, so text and infinities
+    are refused with the column's name before any library sees them.
+    """
+    text = _text_columns(columns, labels)
+    if text:
+        raise ArgumentError(_text_message(text, False))
+    n_rows = len(columns[labels[0]]) if labels else 0
+    values = np.array([[math.nan if is_missing(v) else float(v) for v in columns[c]] for c in labels],
+                      dtype=float).T.reshape(n_rows, len(labels))
+    infinite = [c for k, c in enumerate(labels) if np.isinf(values[:, k]).any()]
+    if infinite:
+        k = labels.index(infinite[0])
+        row = int(np.flatnonzero(np.isinf(values[:, k]))[0])
+        raise ArgumentError(
+            f"The column(s) {', '.join(value(c) for c in infinite)} of scores hold an infinite value "
+            f"({value(float(values[row, k]))} in {value(infinite[0])}, row {row + 1} counting from 1). Scores must be "
+            f"finite numbers, or {'NA' if current_caller() == 'r' else 'missing (None or NaN)'} where there is no "
+            "score.")
+    return values
 
 
 def truth_values(truth, columns: Mapping[str, list], n_rows: int) -> Tuple[list, Optional[str]]:
@@ -122,12 +190,12 @@ def check_truth_labels(truth: list, labels: Sequence[str]) -> None:
     known = set(labels)
     unknown = list(dict.fromkeys(t for t in truth if not is_missing(t) and t not in known))
     if unknown:
-        shown = ", ".join(map(repr, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        shown = ", ".join(map(value, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
         example = {unknown[0]: labels[0]}
         raise ArgumentError(
             f"These true labels are not among the classes: {shown}. The classes are "
-            f"{', '.join(map(repr, labels))}. If they name the same emotions in other words, map them first, "
-            f"e.g. with {example!r} ({function('evaluate_dir')} takes it as {arg('label_map')}), "
+            f"{', '.join(map(value, labels))}. If they name the same emotions in other words, map them first, "
+            f"e.g. with {mapping(example)} ({function('evaluate_dir')} takes it as {arg('label_map')}), "
             f"or add them to {arg('classes')}."
         )
 

@@ -76,22 +76,26 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
     found by seeking (about 2 * log2(M) seeks; this trusts the decoder's
     seeking, which FFmpeg does exactly for the usual containers), and:
 
-    - a request for more frames than the file holds (``nframes`` > M), or
-      for a ``start`` past its last frame, is a ValueError that gives both
-      counts;
+    - a file in which no frame decodes, or a ``start`` past its last
+      decodable frame, is a ValueError that gives both counts;
     - with ``uniform`` or the default ``nframes`` (None), the frames are
       chosen among the M real ones instead, with one warning that gives both
-      counts;
-    - with an explicit ``nframes`` taken every ``ffreq`` frames (at most M
-      of them), the indices stay those transforEmotion reads: the frames
-      past the end get missing values when read (:func:`read_frames`).
+      counts (``uniform`` with ``nframes`` > M is a ValueError: M frames
+      cannot be spread as ``nframes``);
+    - with an explicit ``nframes`` taken every ``ffreq`` frames, the indices
+      stay those transforEmotion reads, however many of them lie past the
+      damage: the frames that decode are scored and the rest get missing
+      values when read (:func:`read_frames`), and the caller warns once
+      with the count. This is the README's rule for truncated files, the
+      same for ``video_scores`` and a corpus.
 
-    So the number of rows never exceeds the frames the file holds, and a
-    lying header cannot make a run loop over billions of missing frames.
+    A lying header cannot make a run loop over billions of missing frames:
+    the rows are at most ``nframes`` (itself at most ``MAX_FRAMES``), and
+    reading stops decoding at the first frame that fails.
 
     Raises:
         ValueError: the arguments, as in :func:`sample_frame_indices`; or
-            the file holds too few frames for the request.
+            the file holds no frame, or none in the range.
     """
     indices, note = frames_and_note(total_frames, fps, nframes, start, end, uniform, ffreq)
     probe = open_capture(path)
@@ -120,9 +124,6 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
             raise ArgumentError(f"{header}. {exc}") from None
         warn(f"{header}; the frames were chosen among the {held} that exist." + (f" {note}" if note else ""))
         return indices
-    if nframes > held:
-        raise ArgumentError(f"{header}, fewer than the {arg('nframes', nframes)} asked for. Ask for at most {held} "
-                         "frames.")
     return indices
 
 

@@ -2,21 +2,95 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+import tempfile
 from typing import List, Optional
 
 import cv2
 import numpy as np
 
+from ..core.errors import ArgumentError
 from ..core.files import atomic_write
-from ..core.messages import arg, warn
+from ..core.messages import arg, value, warn
 
-__all__ = ["FrameSaver", "frame_file_name"]
+__all__ = ["FrameSaver", "frame_file_name", "check_frame_folder"]
+
+# What POSIX promises at least, and what common file systems allow, in one file name (bytes).
+_DEFAULT_NAME_MAX = 255
 
 
 def frame_file_name(video_name: str, row: int) -> str:
     """The name transforEmotion gives a saved frame: ``{video_name}-frame-{row}.jpg``."""
     return f"{video_name}-frame-{row}.jpg"
+
+
+def _name_max(folder: str) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (AttributeError, ValueError, OSError):  # Windows has no pathconf
+        return _DEFAULT_NAME_MAX
+
+
+def _refuse_folder(save_dir: str, reason: str) -> ArgumentError:
+    return ArgumentError(f"{arg('save_dir', save_dir)} cannot take the frames: {reason}. No frame was scored; "
+                         f"choose a {arg('save_dir')} you can write to, or leave out {arg('save_frames', True)}.")
+
+
+def _existing_ancestor(path: str, save_dir: str) -> str:
+    """The nearest folder above (or at) ``path`` that exists; an error when a file is in the way."""
+    current = path
+    while True:
+        try:
+            info = os.stat(current)
+        except (FileNotFoundError, NotADirectoryError):
+            parent = os.path.dirname(current)
+            if parent == current:
+                raise _refuse_folder(save_dir, "none of its parent folders exists") from None
+            current = parent
+            continue
+        except OSError as exc:  # a loop of links, a name too long, no permission to look
+            raise _refuse_folder(save_dir, f"{current}: {exc.strerror or exc}") from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise _refuse_folder(save_dir, f"{current} is a file, not a folder")
+        return current
+
+
+def check_frame_folder(save_dir: str, video_name: str, frames: int) -> None:
+    """Refuse, before any work, a ``save_dir`` or ``video_name`` that cannot take ``frames`` saved frames.
+
+    Checks what can be known in advance: no file stands where a folder must
+    be, the folder can be made and written to (tried with a probe file, and
+    any folder made for it removed again, so nothing is left when nothing is
+    saved), and the longest frame file name fits the file system. A failure
+    during the run (a full disk) is still reported by :meth:`FrameSaver.finish`.
+    """
+    path = os.path.abspath(save_dir)
+    existing = _existing_ancestor(path, save_dir)
+    longest = frame_file_name(video_name, max(int(frames) - 1, 0))
+    limit = _name_max(existing)
+    if len(os.fsencode(longest)) > limit:
+        raise ArgumentError(
+            f"{arg('video_name')} is too long to name the frames: {value(longest[:30] + '...')} would be "
+            f"{len(os.fsencode(longest))} bytes, more than the {limit} this file system allows in a file name. No "
+            f"frame was scored; choose a shorter {arg('video_name')}.")
+    made = []
+    folder = path
+    while folder != existing:
+        made.append(folder)
+        folder = os.path.dirname(folder)
+    try:
+        os.makedirs(path, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".te-probe-", dir=path)
+        os.close(handle)
+        os.remove(probe)
+    except OSError as exc:
+        raise _refuse_folder(save_dir, exc.strerror or str(exc)) from None
+    finally:
+        for created in made:  # deepest first; the frames make it again on the first save
+            with contextlib.suppress(OSError):
+                os.rmdir(created)
 
 
 class FrameSaver:

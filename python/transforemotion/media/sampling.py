@@ -181,23 +181,33 @@ def sample_frame_indices(
     total_frames, fps, nframes, start, end, ffreq = _check_sampling(total_frames, fps, nframes, start, end, ffreq)
     cut, first, last = _frame_range(total_frames, fps, start, end)
     available = last - first
-    if available < nframes:
-        where = f"between {start:g} s and {'the end' if end == -1 else f'{end:g} s'}" if cut else "in the video"
-        raise ArgumentError(
-            f"The video has {max(available, 0)} frames {where} ({fps:.3g} frames per second), but "
-            f"{arg('nframes', nframes)} frames were asked for. Ask for fewer frames or a longer range."
-        )
+    where = f"between {start:g} s and {'the end' if end == -1 else f'{end:g} s'}" if cut else "in the video"
     if uniform:
+        if available < nframes:
+            raise ArgumentError(
+                f"The video has {max(available, 0)} frames {where} ({fps:.3g} frames per second), but "
+                f"{arg('nframes', nframes)} frames were asked for. Ask for fewer frames or a longer range."
+            )
         step = math.ceil(available / nframes)
         return FrameIndices(first, min(last, first + nframes * step), step)
     needed = (nframes - 1) * ffreq + 1
     if needed > available:
-        raise ArgumentError(
-            f"The range has {available} frames, but {arg('nframes', nframes)} frames every {arg('ffreq', ffreq)} "
-            f"frames need {needed}. Lower {arg('nframes')} or {arg('ffreq')}, or use {arg('uniform', True)} to "
-            "spread the frames over the range."
-        )
+        raise ArgumentError(_too_few_frames(nframes, ffreq, needed, max(available, 0), where, fps))
     return FrameIndices(first, first + nframes * ffreq, ffreq)
+
+
+def _too_few_frames(nframes: int, ffreq: int, needed: int, available: int, where: str, fps: float) -> str:
+    """The message for frames every ``ffreq`` that run past the range: it shows that ffreq multiplies the need."""
+    fit = (available - 1) // ffreq + 1 if available else 0
+    has = "the video has" if where == "in the video" else f"the part {where} has"
+    taken = f"{arg('nframes', nframes)} frames, one every {arg('ffreq', ffreq)} frames, need"
+    lower = f"Lower {arg('nframes')} (at most {fit} fit" + (f" every {ffreq} frames) or {arg('ffreq')}"
+                                                           if ffreq > 1 else ")")
+    need = (f"{taken} ({nframes} - 1) × {ffreq} + 1 = {needed} frames" if ffreq > 1
+            else f"{arg('nframes', nframes)} frames were asked for")
+    return (f"{need}; {has} {available} frames ({available / fps:.3g} s at {fps:.3g} frames per second). {lower}; leave "
+            f"out {arg('nframes')} to score the frames that fit (up to {int(DEFAULT_NFRAMES)}); or use "
+            f"{arg('uniform', True)} to spread {nframes} frames over the range.")
 
 
 class _DefaultFrameCount(int):

@@ -21,9 +21,10 @@ import os
 from typing import Callable, Optional, TypeVar
 
 from ..core.errors import ModelUnavailableError
-from ..core.messages import arg, first_line
+from ..core.messages import arg, current_caller, first_line
 
-__all__ = ["HUB_CHECK_TIMEOUT", "NotInCache", "offline", "unreachable", "load_cache_first", "in_cache", "hub_json"]
+__all__ = ["HUB_CHECK_TIMEOUT", "NotInCache", "offline", "unreachable", "short_reason", "unreachable_message",
+           "load_cache_first", "in_cache", "hub_json"]
 
 # Seconds to wait for the hub to answer the one reachability check. A closed
 # port or an unknown host fails at once; this bounds a silently dropped
@@ -61,8 +62,71 @@ def unreachable(timeout: float = HUB_CHECK_TIMEOUT) -> Optional[str]:
     try:
         get_session().head(endpoint(), timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - requests and httpx raise different classes; any failure means "no"
-        return f"{type(exc).__name__}: {exc}"
+        return short_reason(exc, timeout)
     return None
+
+
+def _causes(exc: BaseException):
+    """``exc`` and every exception inside it: causes, contexts, urllib3's ``reason``, exceptions among the args."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        inner += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        pending.extend(e for e in inner if isinstance(e, BaseException))
+
+
+def short_reason(exc: BaseException, timeout: float = HUB_CHECK_TIMEOUT) -> str:
+    """Why a connection failed, in a few words, instead of the wall of text requests and urllib3 give
+    ("HTTPSConnectionPool(host=...): Max retries exceeded with url: / (Caused by NameResolutionError(...")."""
+    import socket
+    import ssl
+
+    chain = list(_causes(exc))
+    text = " ".join(str(e) for e in chain).lower()
+    names = " ".join(type(e).__name__ for e in chain)
+    if any(isinstance(e, socket.gaierror) for e in chain) or "nameresolution" in names.lower() or any(
+            words in text for words in ("name or service not known", "temporary failure in name resolution",
+                                        "nodename nor servname", "getaddrinfo failed", "failed to resolve")):
+        return "its name could not be looked up: no network, or no DNS"
+    if "proxy" in names.lower() or "proxy" in text:
+        return "the proxy refused or failed the connection"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
+        return "the connection was refused"
+    if any(isinstance(e, (TimeoutError, socket.timeout)) for e in chain) or "timeout" in names.lower() \
+            or "timed out" in text:
+        return f"no answer within {timeout:g} s"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "ssl" in names.lower() or "certificate" in text:
+        return "a certificate (TLS) error"
+    innermost = chain[-1]
+    reason = first_line(innermost)
+    return reason if len(reason) <= 120 else reason[:117] + "..."
+
+
+def _test_model_hint() -> str:
+    kind = current_caller()
+    if kind == "r":
+        return "local_model_path = tiny_clip_model()"
+    if kind == "cli":
+        return "transforemotion test-model FOLDER, then --local-model-path FOLDER"
+    return "local_model_path=transforemotion.testing.build_tiny_clip(folder)"
+
+
+def unreachable_message(name: str, reason: str) -> str:
+    """One paragraph: the hub cannot be reached, and the three ways on without it."""
+    from huggingface_hub import constants
+
+    return (f"The model hub at {endpoint()} cannot be reached ({reason}), and {name!r} is not in this computer's "
+            f"Hugging Face cache ({constants.HF_HUB_CACHE}), so the model cannot be loaded. To go on: connect to "
+            "the internet (check HF_ENDPOINT and the proxy settings) and run again, and the model is downloaded "
+            f"once and cached; or copy the model's folder from a computer that has it and pass it as "
+            f"{arg('local_model_path')} (or copy that computer's Hugging Face cache to the folder above); or, to "
+            f"try things out with a tiny model with random weights (its scores mean nothing): {_test_model_hint()}. "
+            "Set HF_HUB_OFFLINE=1 to never try the network.")
 
 
 def load_cache_first(repo_id: str, name: str, attempt: Callable[[bool, bool], T]) -> T:
@@ -89,11 +153,7 @@ def load_cache_first(repo_id: str, name: str, attempt: Callable[[bool, bool], T]
             return attempt(True, True)
         except OSError:
             pass
-        raise ModelUnavailableError(
-            f"Could not reach the model hub at {endpoint()} to download {name!r} ({reason}), and it is not in the "
-            f"local Hugging Face cache. Check the internet connection (or the HF_ENDPOINT and proxy settings), or "
-            f"pass a model folder as {arg('local_model_path')}. Set HF_HUB_OFFLINE=1 to never try the network."
-        ) from None
+        raise ModelUnavailableError(unreachable_message(name, reason)) from None
     try:
         return attempt(False, True)
     except OSError as exc:

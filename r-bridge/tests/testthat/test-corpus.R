@@ -96,3 +96,47 @@ test_that("a file that cannot be read is a failure with one warning; the rest is
   expect_identical(scores$source, face_image())
   expect_false(anyNA(scores[, classes]))
 })
+
+test_that("Ctrl-C during corpus_scores ends with one line saying how far it got", {
+  skip_if_no_python()
+  skip_on_os("windows")  # no SIGINT to send
+  video <- file.path(tempdir(), "interrupted.avi")
+  file.copy(test_video(), video, overwrite = TRUE)
+  out <- file.path(tempdir(), "corpus-interrupted")
+  unlink(out, recursive = TRUE)
+  script <- tempfile(fileext = ".R")
+  log <- tempfile(fileext = ".log")
+  writeLines(c(
+    sprintf(".libPaths(c(%s))", paste(deparse(.libPaths()), collapse = "")),
+    "library(transforEmotionBridge)",
+    "invisible(image_pattern())",  # starts Python
+    # Slow each forward pass down, so that the interrupt lands in the middle of the run.
+    "reticulate::py_run_string(paste('import time', 'from transforemotion import models',",
+    "  'embed = models.VisionLanguageModel.embed_images',",
+    "  'models.VisionLanguageModel.embed_images = lambda self, images: time.sleep(0.3) or embed(self, images)',",
+    "  sep = '\\n'))",
+    sprintf("corpus_scores(%s, c('joy', 'anger'), %s, nframes = 30, ffreq = 1, unit_size = 3,", deparse(video),
+            deparse(out)),
+    sprintf("  face_selection = 'none', local_model_path = %s, progress = FALSE)", deparse(tiny_model()))
+  ), script)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  pid <- as.integer(system(sprintf("RETICULATE_PYTHON=%s %s %s > %s 2>&1 & echo $!", shQuote(test_python),
+                                   shQuote(rscript), shQuote(script), shQuote(log)), intern = TRUE))
+  running <- function() file.exists(file.path("/proc", pid))
+  parts <- function() length(list.files(file.path(out, "parts"), pattern = "\\.parquet$"))
+  deadline <- Sys.time() + 120
+  while (parts() < 2 && running() && Sys.time() < deadline) Sys.sleep(0.05)
+  tools::pskill(pid, tools::SIGINT)
+  deadline <- Sys.time() + 60
+  while (running() && Sys.time() < deadline) Sys.sleep(0.1)
+  output <- readLines(log)
+  finished <- parts()
+  expect_true(finished >= 2 && finished < 10, info = paste(output, collapse = "\n"))
+  expect_identical(
+    utils::tail(setdiff(output, c("Execution halted", "")), 1),
+    sprintf("Error: stopped; %d of 10 units finished; run the same command again to continue", finished)
+  )
+  again <- corpus_scores(video, c("joy", "anger"), out, nframes = 30, ffreq = 1, unit_size = 3,
+                         face_selection = "none", local_model_path = tiny_model(), progress = FALSE)
+  expect_identical(sum(again$status == "skipped"), finished)
+})

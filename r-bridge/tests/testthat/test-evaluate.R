@@ -123,7 +123,7 @@ test_that("evaluate_scores takes the truth from a column and never takes metadat
   result <- evaluate_scores(scores, "label")
   expect_equal(result$classes, c("joy", "anger", "fear"))
   expect_equal(result$accuracy, 4 / 6)
-  expect_error(evaluate_scores(six_rows(), replace(six_truth, 2, "happy")), "'happy'", class = "transforemotion_python_error")
+  expect_error(evaluate_scores(six_rows(), replace(six_truth, 2, "happy")), '"happy"', class = "transforemotion_python_error")
 })
 
 test_that("NA measures stay NA and a class absent from the truth has no AUROC", {
@@ -278,4 +278,20 @@ test_that("evaluate_dir scores and evaluates a labelled folder end to end", {
   expect_equal(result$per_class$support, c(1L, 0L, 2L))
   expect_equal(sum(result$confusion[, result$classes]), 3)
   expect_output(print(result), "Scores of each image: \\$scores")
+})
+
+test_that("true labels that are not classes get a mapping written in R, and text scores are named", {
+  skip_if_no_python()
+  scores <- data.frame(joy = c(0.8, 0.3, 0.6), anger = c(0.2, 0.7, 0.4))
+  err <- expect_error(evaluate_scores(scores, truth = c("happy", "anger", "anger")),
+                      class = "transforemotion_argument_error")
+  expect_match(conditionMessage(err), 'e.g. with c(happy = "joy")', fixed = TRUE)
+  expect_match(conditionMessage(err), 'not among the classes: "happy"', fixed = TRUE)
+  expect_false(grepl("{", conditionMessage(err), fixed = TRUE))
+  as_text <- data.frame(joy = c("0.8", "0.3", "0.6"), anger = c("0.2", "0.7", "0.4"))
+  expect_error(evaluate_scores(as_text, truth = c("joy", "anger", "anger")),
+               'The column\\(s\\) "joy", "anger" of scores hold numbers written as text.*as.numeric\\(\\)')
+  infinite <- data.frame(joy = c(0.8, Inf, 0.6), anger = c(0.2, 0.7, 0.4))
+  expect_error(evaluate_scores(infinite, truth = c("joy", "anger", "anger")),
+               'infinite value \\(Inf in "joy", row 2 counting from 1\\).* or NA where')
 })
