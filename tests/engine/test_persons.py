@@ -73,3 +73,25 @@ def test_names_replace_ids_and_options_need_every_face():
         check_person_options("largest", 2)
     with pytest.raises(ValueError, match="person_names.*per video"):
         check_person_options("all", None, ["a"], names_allowed=False)
+
+
+def test_the_joined_rows_never_keep_the_appearance_vectors(tiny_model, astronaut):
+    # Bounded memory on long videos: each batch's appearance vectors reach the tracker (on_rows), and the
+    # joined result keeps none of them.
+    from transforemotion import models
+    from transforemotion.engine import Picture, ScoringPlan, score_all
+
+    vlm = models.load_model(local_model_path=tiny_model)
+    seen = []
+    plan = ScoringPlan(("joy", "anger"), "all", 2, appearance=True)
+    follower = PersonFollower()
+
+    def both(rows):
+        seen.append(rows.appearance)
+        follower(rows)
+
+    rows = score_all(vlm, (Picture(i, astronaut) for i in range(4)), plan, on_rows=both)
+    assert rows.appearance is None and rows.frame_size is None
+    assert seen and all(a is not None and a.dtype == np.float16 and a.shape[1] == 723 for a in seen)
+    person = follower.finish()
+    assert person.tolist() == [0, 0, 0, 0]  # the same picture four times: one person, found in each

@@ -1,4 +1,4 @@
-"""Person tracking: stable person ids through a video (transforemotion.tracking).
+"""Person tracking: stable person ids through a video (transforemotion.faces.tracking).
 
 Synthetic box tracks check each situation on its own (crossing, missed
 frames, leaving and coming back, a newcomer, bounded memory); synthetic

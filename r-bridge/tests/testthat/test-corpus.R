@@ -75,7 +75,7 @@ test_that("a corpus follows people through each video across its units, as video
   expect_equal(everyone$person, as.integer(video$person))
   expect_equal(everyone$x, as.integer(video$x))
   panels <- panels_drawn(function() plot(everyone))
-  expect_identical(vapply(panels, `[[`, "", "main"), paste0("crossing.avi: person ", 0:1))
+  expect_identical(vapply(panels, `[[`, "", "main"), paste0(crossing_video(), ": person ", 0:1))
 })
 
 test_that("a file that cannot be read is a failure with one warning; the rest is scored", {

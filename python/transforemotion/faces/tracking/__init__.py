@@ -94,9 +94,10 @@ once, after ``max_predict_frames``). Each person is a few numbers plus one
 embedding vector. The self-calibration keeps the last ``CALIBRATION_SAMPLES``
 values of each kind. So at most (faces in the current frame +
 ``max_lost_tracks``) people are stored; with the defaults and two or three
-faces per frame, a few dozen vectors. Time: well under a millisecond a frame
-for a few faces (bench/bench_tracking.py), against tens of milliseconds for
-finding the faces.
+faces per frame, a few dozen vectors. Time: about a millisecond a frame for
+two faces with appearance vectors, and under half a millisecond a face for the
+vectors (bench/bench_tracking.py), against tens of milliseconds for finding
+the faces.
 
 Modules
 -------
