@@ -271,5 +271,7 @@ rescore_corpus <- function(output_dir, classes, templates = NULL, into = NULL, m
   for (column in intersect(c("frame", "face", "x", "y", "width", "height"), names(scores))) {
     scores[[column]] <- as.integer(scores[[column]])
   }
+  # As read_corpus() gives a corpus: plot() draws it over time.
+  class(scores) <- c("corpus_scores", "data.frame")
   scores
 }
