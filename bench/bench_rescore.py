@@ -64,27 +64,36 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
+def clocked(fn, *args, **kwargs):
+    """(wall seconds, CPU seconds of this process, result): on a shared machine the CPU time is what the work
+    itself needs; the wall time also counts waiting for the cores."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
 def million_rows(model_dir, record, rows, tmp):
     """Figure 1: rescoring ``rows`` stored rows with 7 new labels, three ways."""
     vectors = random_unit_rows(rows, record["dim"])
     frames = list(range(0, 5 * rows, 5))
     emb = te.Embeddings({"frame": frames, "time": [f / 25.0 for f in frames]}, vectors, record)
     cold, _ = timed(te.rescore, emb, new_labels(0))
-    warm = min(timed(te.rescore, emb, new_labels(i))[0] for i in (1, 2))
-    print(f"rescore, {rows:,} rows in memory, 7 new labels: {warm:.2f} s (first call, text tower warming: "
-          f"{cold:.2f} s)  target <= 10 s")
+    wall, cpu = min(clocked(te.rescore, emb, new_labels(i))[:2] for i in (1, 2))
+    print(f"rescore, {rows:,} rows in memory, 7 new labels: {wall:.2f} s (CPU {cpu:.2f} s; first call, text tower "
+          f"warming: {cold:.2f} s)  target <= 10 s")
     path = os.path.join(tmp, "million.parquet")
     te.save_embeddings(emb, path, precision="float16")
-    load, loaded = timed(te.load_embeddings, path)
-    again, _ = timed(te.rescore, loaded, new_labels(3))
-    print(f"load_embeddings + rescore, {rows:,} rows from a float16 file: {load:.2f} s + {again:.2f} s = "
-          f"{load + again:.2f} s  target <= 10 s")
+    load_wall, load_cpu, loaded = clocked(te.load_embeddings, path)
+    wall, cpu, _ = clocked(te.rescore, loaded, new_labels(3))
+    print(f"load_embeddings + rescore, {rows:,} rows from a float16 file: {load_wall:.2f} s + {wall:.2f} s = "
+          f"{load_wall + wall:.2f} s (CPU {load_cpu + cpu:.2f} s)  target <= 10 s")
     del loaded
     folder = write_corpus(os.path.join(tmp, "corpus"), vectors, record)
     del emb, vectors
-    seconds, result = timed(te.rescore_corpus, folder, new_labels(4), progress=False)
+    wall, cpu, result = clocked(te.rescore_corpus, folder, new_labels(4), progress=False)
     assert len(result["frame"]) == rows
-    print(f"rescore_corpus, {rows:,} rows in parts of 256 (float16): {seconds:.2f} s  target <= 10 s")
+    print(f"rescore_corpus, {rows:,} rows in parts of 256 (float16): {wall:.2f} s (CPU {cpu:.2f} s)  "
+          "target <= 10 s")
 
 
 def write_corpus(folder, vectors, record, unit=256):

@@ -318,3 +318,40 @@ def test_an_empty_folder_gives_empty_embeddings(tiny_model, tmp_path):
     emb = quiet(te.embed_dir, str(tmp_path / "empty"), local_model_path=tiny_model)
     assert len(emb) == 0 and emb.rows == {"image_id": []}
     assert te.rescore(emb, LABELS) == {"image_id": [], "joy": [], "anger": [], "surprise": []}
+
+
+def test_the_r_bridge_round_trip_keeps_rows_vectors_and_record(tiny_model, pictures):
+    """What R receives (a flat column-major vector) and hands back (columns as doubles, one-row columns as scalars)."""
+    from transforemotion import _bridge
+
+    emb = quiet(te.embed_images, pictures, face_selection="all", local_model_path=tiny_model)
+    sent = _bridge.embeddings_for_r(emb)
+    assert sent["n"] == len(emb) and sent["dim"] == 16
+    matrix = np.array(sent["vectors"]).reshape((16, len(emb))).T  # R's matrix(x, nrow = n)
+    np.testing.assert_array_equal(matrix, emb.vectors)
+    rows = {name: [float(v) if isinstance(v, int) else v for v in column] for name, column in emb.rows.items()}
+    back = _bridge.embeddings_from_r(rows, sent["vectors"], sent["n"], emb.model, ["face", "x", "y", "width", "height"])
+    assert_same_result(back.rows, emb.rows, atol=0)
+    assert [type(v) for v in back.rows["face"]] == [type(v) for v in emb.rows["face"]]
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+    one = _bridge.embeddings_from_r({"image": "a.jpg"}, emb.vectors[0].tolist(), 1, emb.model, "face")
+    assert one.rows == {"image": ["a.jpg"]} and one.vectors.shape == (1, 16)
+
+
+def test_embedding_columns_in_several_chunks_and_slices_are_read_whole():
+    """A large file comes back in several chunks; a column may be a slice of a bigger one."""
+    import pyarrow as pa
+
+    from transforemotion.embeddings import embedding_array, vectors_from_column
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((10, 4)).astype(np.float32)
+    vectors[[2, 7]] = np.nan
+    for precision, exact in (("float32", vectors), ("float16", vectors.astype(np.float16).astype(np.float32))):
+        column = embedding_array(vectors, precision)
+        assert column.null_count == 2
+        chunked = pa.chunked_array([column.slice(0, 3), column.slice(3, 5), column.slice(8)])
+        np.testing.assert_array_equal(vectors_from_column(chunked, 4, "test"), exact)
+        np.testing.assert_array_equal(vectors_from_column(column.slice(6, 3), 4, "test"), exact[6:9])
+    with pytest.raises(ArgumentError, match="lists of 5 numbers"):
+        vectors_from_column(column, 5, "test")
