@@ -86,7 +86,9 @@ def check_frame_folder(save_dir: str, video_name: str, frames: int) -> None:
         os.close(handle)
         os.remove(probe)
     except OSError as exc:
-        raise _refuse_folder(save_dir, exc.strerror or str(exc)) from None
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise _refuse_folder(save_dir, f"the folder could not be made or written to ({where}"
+                                       f"{exc.strerror or exc})") from None
     finally:
         for created in made:  # deepest first; the frames make it again on the first save
             with contextlib.suppress(OSError):
