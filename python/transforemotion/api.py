@@ -53,6 +53,7 @@ def image_scores(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    face_workers: Optional[int] = None,
 ) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in each image.
 
@@ -79,6 +80,10 @@ def image_scores(
             first of CUDA, MPS, CPU (or ``TRANSFOREMOTION_DEVICE``).
         progress: a progress bar on 50 images or more (default on, or
             ``TRANSFOREMOTION_PROGRESS=0`` for off).
+        face_workers: threads that find faces while the model embeds
+            (default: automatic, or ``TRANSFOREMOTION_FACE_WORKERS``: one
+            per four cores on a CPU, every core but one beside a GPU; the
+            rows are the same whatever the count).
 
     Returns:
         A dict of columns. One row per image, in input order, with one key per
@@ -104,7 +109,7 @@ def image_scores(
          'width': [88, 91], 'height': [88, 91], 'confidence': [0.99, 0.98], 'joy': [...], 'anger': [...]}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              device, progress)
+                              device, progress, face_workers)
     return rows_to_columns(*image_rows(image, request, "image_scores"))
 
 
@@ -133,6 +138,7 @@ def image_scores_dir(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    face_workers: Optional[int] = None,
 ) -> Dict[str, list]:
     """Scores for every image file in a folder.
 
@@ -141,7 +147,7 @@ def image_scores_dir(
         pattern: regular expression matched against file names, ignoring case.
         recursive: also look in sub-folders.
         classes, face_selection, model, local_model_path, face_boxes,
-        templates, batch_size, device, progress: as in ``image_scores``.
+        templates, batch_size, device, progress, face_workers: as in ``image_scores``.
 
     Returns:
         A dict with ``image_id`` (the file name; the path relative to ``dir``
@@ -155,7 +161,7 @@ def image_scores_dir(
         {'image_id': ['a.jpg', 'b.png'], 'joy': [0.7, 0.4], 'anger': [0.3, 0.6]}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              device, progress)
+                              device, progress, face_workers)
     return rows_to_columns(*dir_rows(dir, pattern, recursive, request, "image_scores_dir"))
 
 
@@ -194,6 +200,7 @@ def video_scores(
     progress: Optional[bool] = None,
     persons: Optional[int] = None,
     person_names: PersonNames = None,
+    face_workers: Optional[int] = None,
 ) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in sampled frames of a video.
 
@@ -216,7 +223,7 @@ def video_scores(
         timestamps: add leading ``frame`` (index in the file) and ``time``
             (seconds) columns (always there with ``face_selection="all"``).
         classes, face_selection, model, local_model_path, face_boxes,
-        templates, batch_size, device, progress: as in ``image_scores``.
+        templates, batch_size, device, progress, face_workers: as in ``image_scores``.
         persons: with ``face_selection="all"``, keep only the N people seen
             in the most frames (``persons=2`` for a dyad drops passers-by).
         person_names: with ``face_selection="all"``, names for the person
@@ -244,7 +251,7 @@ def video_scores(
         {'frame': [0, 0, 15, ...], 'time': [...], 'person': ['therapist', 'client', ...], 'face': [0, 1, ...], ...}
     """
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              device, progress)
+                              device, progress, face_workers)
     persons = check_person_options(face_selection, persons, person_names)
     if face_selection == "all":  # each face's appearance, for following people
         request = replace(request, plan=replace(request.plan, appearance=True))

@@ -66,7 +66,7 @@ def run_embed(args) -> None:
     """Embed the pictures and write the Parquet file; image files keep their path in an `image` column."""
     kwargs = dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
                   face_boxes=args.face_boxes, batch_size=args.batch_size, device=args.device,
-                  progress=False if args.quiet else None)
+                  progress=False if args.quiet else None, face_workers=args.face_workers)
     if args.kind == "video":
         sampling = {} if args.nframes is None else {"nframes": args.nframes}
         emb = embeddings_api.embed_video(args.path, ffreq=args.ffreq, uniform=args.uniform, start=args.start,
@@ -98,7 +98,7 @@ def _templates(args):
 def _scoring_kwargs(args) -> dict:
     kwargs = dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
                   templates=_templates(args), batch_size=args.batch_size, device=args.device,
-                  progress=False if args.quiet else None)
+                  progress=False if args.quiet else None, face_workers=args.face_workers)
     if hasattr(args, "face_boxes"):  # not for evaluate, which scores one face per image
         kwargs["face_boxes"] = args.face_boxes
     return kwargs

@@ -29,6 +29,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
             return text
         return text + " (default: %(default)s)"
 
+
 def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
                          face_selections: Sequence[str] = FACE_SELECTIONS, face_boxes: bool = True,
                          formats: Sequence[str] = ("csv", "json"), classes: bool = True) -> None:
@@ -52,8 +53,12 @@ def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool
                         help="faces per forward pass (default: 32, or TRANSFOREMOTION_BATCH_SIZE)")
     parser.add_argument("--device", default=None,
                         help="cpu, cuda, cuda:1 or mps (default: the first of CUDA, MPS and CPU that exists)")
+    parser.add_argument("--face-workers", type=int, default=None, metavar="N",
+                        help="threads that find faces while the model embeds (default: automatic, or "
+                             "TRANSFOREMOTION_FACE_WORKERS)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_output_options(parser, formats)
+
 
 def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = ("csv", "json")) -> None:
     parser.add_argument("--format", default=formats[0], choices=formats,
@@ -61,6 +66,7 @@ def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] 
                                                 if "text" in formats else ""))
     parser.add_argument("--output", "-o", default=None, metavar="FILE",
                         help="write to this file (in an existing folder) instead of standard output")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -134,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     test_model.add_argument("folder", metavar="FOLDER", help="a new or empty folder (created if needed)")
     return parser
 
+
 def _add_person_options(parser: argparse.ArgumentParser, names: bool = True) -> None:
     parser.add_argument("--persons", type=int, default=None, metavar="N",
                         help="with --face-selection all: keep only the N people seen most often"
@@ -142,6 +149,7 @@ def _add_person_options(parser: argparse.ArgumentParser, names: bool = True) -> 
         parser.add_argument("--person-names", nargs="+", default=None, metavar="NAME",
                             help="with --face-selection all: names for person 0, 1, ... (or ID=NAME pairs, e.g. "
                                  "--person-names 0=host 2=guest) in the person column")
+
 
 def _add_corpus_command(commands) -> None:
     sub = commands.add_parser(
@@ -183,6 +191,7 @@ def _add_corpus_command(commands) -> None:
     _add_person_options(sub, names=False)
     _add_scoring_options(sub, classes_required=False)
 
+
 def _add_embedding_commands(commands) -> None:
     """`embed image|video` (write the embeddings to a Parquet file) and `rescore` (new labels from them)."""
     embed = commands.add_parser("embed", formatter_class=_Formatter,
@@ -209,6 +218,8 @@ def _add_embedding_commands(commands) -> None:
         sub.add_argument("--local-model-path", default=None, metavar="FOLDER", help="model folder; nothing downloaded")
         sub.add_argument("--batch-size", type=int, default=None, metavar="N", help="faces per forward pass")
         sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
+        sub.add_argument("--face-workers", type=int, default=None, metavar="N",
+                         help="threads that find faces (default: automatic)")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         sub.add_argument("--precision", default="float32", choices=("float32", "float16"),
                          help="number type in the file (float16: half the size, scores move by about 1e-4)")
@@ -232,6 +243,7 @@ def _add_embedding_commands(commands) -> None:
     rescore.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_output_options(rescore)
 
+
 def _add_vad_label_options(sub) -> None:
     from .vad.labels import DIMENSIONS, LABEL_TYPES
 
@@ -242,6 +254,7 @@ def _add_vad_label_options(sub) -> None:
     sub.add_argument("--custom-labels", default=None, metavar="JSON",
                      help='with --label-type custom: a JSON file or text, e.g. \'{"valence": {"positive": "a happy '
                           'face", "negative": "a sad face"}}\'; arousal and dominance poles are "high" and "low"')
+
 
 def _add_vad_command(commands) -> None:
     sub = commands.add_parser(

@@ -38,12 +38,13 @@ def embed_images(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    face_workers: Optional[int] = None,
 ) -> Embeddings:
     """The image embedding of the face in each image, for :func:`rescore` with any labels later.
 
     Args:
         image, face_selection, model, local_model_path, face_boxes,
-        batch_size, device, progress: as in ``image_scores``.
+        batch_size, device, progress, face_workers: as in ``image_scores``.
 
     Returns:
         :class:`Embeddings`: ``rows`` (the columns ``image_scores`` gives
@@ -56,7 +57,8 @@ def embed_images(
         >>> emb = embed_images(["a.jpg", "b.jpg"])  # doctest: +SKIP
         >>> rescore(emb, ["joy", "anger"]) == image_scores(["a.jpg", "b.jpg"], ["joy", "anger"])  # doctest: +SKIP
     """
-    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress)
+    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress,
+                                face_workers)
     return _embeddings(image_rows(image, request, "embed_images"))
 
 
@@ -71,13 +73,15 @@ def embed_dir(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    face_workers: Optional[int] = None,
 ) -> Embeddings:
     """Embeddings of every image file in a folder: ``image_scores_dir``'s rows (``image_id``, ...), one vector each.
 
     Args: as in ``image_scores_dir``, without ``classes`` and ``templates``
     (those are the labels' side: give them to :func:`rescore`).
     """
-    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress)
+    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress,
+                                face_workers)
     return _embeddings(dir_rows(dir, pattern, recursive, request, "embed_dir"))
 
 
@@ -100,6 +104,7 @@ def embed_video(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    face_workers: Optional[int] = None,
 ) -> Embeddings:
     """Embeddings of the face in sampled frames of a video: ``video_scores``' rows, one vector each.
 
@@ -111,7 +116,8 @@ def embed_video(
         >>> rescore(emb, ["joy", "anger"])  # doctest: +SKIP
         {'frame': [0, 5, 10, ...], 'time': [0.0, 0.2, 0.4, ...], 'joy': [...], 'anger': [...]}
     """
-    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress)
+    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress,
+                                face_workers)
     if face_selection == "all":  # people followed through the video, as video_scores does: `person` rides along
         request = replace(request, plan=replace(request.plan, appearance=True))
     return _embeddings(video_rows(video, request, "embed_video", nframes, start, end, uniform, ffreq, save_video,

@@ -138,7 +138,7 @@ check_model <- function(model, local_model_path) {
 
 # The options every scoring function shares, checked and ready for py_call().
 scoring_options <- function(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                            device, progress) {
+                            device, progress, face_workers = NULL) {
   m <- check_model(model, local_model_path)
   list(
     face_selection = check_string(face_selection, "face_selection"),
@@ -147,7 +147,8 @@ scoring_options <- function(face_selection, model, local_model_path, face_boxes,
     templates = check_templates(templates),
     batch_size = as_optional_whole(batch_size, "batch_size"),
     device = check_optional_string(device, "device"),
-    progress = check_optional_bool(progress, "progress")
+    progress = check_optional_bool(progress, "progress"),
+    face_workers = as_optional_whole(face_workers, "face_workers")
   )
 }
 

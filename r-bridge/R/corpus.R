@@ -105,9 +105,9 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
                           face_boxes = FALSE, templates = NULL, unit_size = 256, overwrite = FALSE,
                           keep_embeddings = FALSE, embedding_precision = "float32",
                           batch_size = NULL, device = NULL, progress = NULL, address = NULL,
-                          workers = NULL, gpus_per_worker = NULL, cpus_per_worker = 1, persons = NULL) {
+                          workers = NULL, gpus_per_worker = NULL, cpus_per_worker = 1, persons = NULL, face_workers = NULL) {
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress)
+                             device, progress, face_workers = face_workers)
   # Left out, nframes keeps Python's default: a short video is scored on the frames it has room for.
   nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
   result <- do.call(py_call, c(list(

@@ -79,10 +79,10 @@ py_embeddings <- function(x) {
 #' }
 #' @export
 embed_images <- function(image, face_selection = "largest", model = "oai-base", local_model_path = NULL,
-                         face_boxes = FALSE, batch_size = NULL, device = NULL, progress = NULL) {
+                         face_boxes = FALSE, batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   image <- check_input_paths(image, "image", "image")
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, NULL, batch_size, device,
-                             progress)
+                             progress, face_workers = face_workers)
   image <- if (length(image) == 1) image else as.list(image)
   as_embeddings(do.call(py_call, c(list("embed_images", image = image), options)))
 }
@@ -91,12 +91,12 @@ embed_images <- function(image, face_selection = "largest", model = "oai-base", 
 #' @export
 embed_dir <- function(dir, face_selection = "largest", pattern = image_pattern(), recursive = FALSE,
                       model = "oai-base", local_model_path = NULL, face_boxes = FALSE, batch_size = NULL,
-                      device = NULL, progress = NULL) {
+                      device = NULL, progress = NULL, face_workers = NULL) {
   dir <- check_dir(dir, "dir")
   check_string(pattern, "pattern")
   check_bool(recursive, "recursive")
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, NULL, batch_size, device,
-                             progress)
+                             progress, face_workers = face_workers)
   as_embeddings(do.call(py_call, c(list("embed_dir", dir = dir, pattern = pattern, recursive = recursive),
                                    options)))
 }
@@ -106,12 +106,12 @@ embed_dir <- function(dir, face_selection = "largest", pattern = image_pattern()
 embed_video <- function(video, nframes = 100, face_selection = "largest", start = 0, end = -1, uniform = FALSE,
                         ffreq = 15, save_video = FALSE, save_frames = FALSE, save_dir = "temp/",
                         video_name = "temp", model = "oai-base", local_model_path = NULL, timestamps = FALSE,
-                        face_boxes = FALSE, batch_size = NULL, device = NULL, progress = NULL) {
+                        face_boxes = FALSE, batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   if (length(video) != 1) arg_error("`video` must be one path or URL; to embed several videos, call embed_video() for each.")
   video <- check_input_paths(video, "video", "video")
   nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, NULL, batch_size, device,
-                             progress)
+                             progress, face_workers = face_workers)
   check_bool(timestamps, "timestamps")
   result <- as_embeddings(do.call(py_call, c(list(
     "embed_video",

@@ -195,13 +195,13 @@ evaluate_scores <- function(scores, truth, classes = NULL) {
 #' @export
 evaluate_dir <- function(dir, classes = NULL, label_map = NULL, templates = NULL, face_selection = "largest",
                          pattern = image_pattern(), model = "oai-base", local_model_path = NULL,
-                         batch_size = NULL, device = NULL, progress = NULL) {
+                         batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   dir <- check_dir(dir, "dir")
   if (!is.null(classes)) classes <- check_classes(classes)
   label_map <- check_label_map(label_map)
   check_string(pattern, "pattern")
   options <- scoring_options(face_selection, model, local_model_path, FALSE, templates, batch_size, device,
-                             progress)
+                             progress, face_workers = face_workers)
   options$face_boxes <- NULL # evaluate_dir scores one face per image
   result <- do.call(py_call, c(list("evaluate_dir", dir = dir, classes = classes, label_map = label_map,
                                     pattern = pattern), options))

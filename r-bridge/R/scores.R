@@ -38,6 +38,10 @@
 #'   `TRANSFOREMOTION_DEVICE`), or `"cpu"`, `"cuda"`, `"cuda:1"`, `"mps"`.
 #' @param progress `NULL` (a progress bar on long runs unless
 #'   `TRANSFOREMOTION_PROGRESS=0`), `TRUE` or `FALSE`.
+#' @param face_workers Threads that find faces while the model embeds
+#'   (`NULL`: automatic, or the environment variable
+#'   `TRANSFOREMOTION_FACE_WORKERS`: one per four cores on a CPU, every core
+#'   but one beside a GPU). The scores are the same whatever the number.
 #' @returns A `data.frame` with one row per element of `image` and one numeric
 #'   column per label in `classes`. A row is `NA` where no face was found or
 #'   an image could not be read (with a warning saying which image). With
@@ -62,11 +66,11 @@
 #' @export
 image_scores <- function(image, classes, face_selection = "largest", model = "oai-base",
                          local_model_path = NULL, face_boxes = FALSE, templates = NULL,
-                         batch_size = NULL, device = NULL, progress = NULL) {
+                         batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   image <- check_input_paths(image, "image", "image")
   labels <- check_classes(classes)
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress)
+                             device, progress, face_workers = face_workers)
   # One path is one image, as in Python (an unreadable one is an error); several are a batch (an unreadable
   # one gets a row of NA and a warning, and the others are scored).
   image <- if (length(image) == 1) image else as.list(image)
@@ -103,13 +107,13 @@ image_scores <- function(image, classes, face_selection = "largest", model = "oa
 image_scores_dir <- function(dir, classes, face_selection = "largest",
                              pattern = image_pattern(), recursive = FALSE,
                              model = "oai-base", local_model_path = NULL, face_boxes = FALSE,
-                             templates = NULL, batch_size = NULL, device = NULL, progress = NULL) {
+                             templates = NULL, batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   dir <- check_dir(dir, "dir")
   labels <- check_classes(classes)
   check_string(pattern, "pattern")
   check_bool(recursive, "recursive")
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress)
+                             device, progress, face_workers = face_workers)
   result <- do.call(py_call, c(list("image_scores_dir", dir = dir, classes = labels, pattern = pattern,
                                     recursive = recursive), options))
   as_scores_frame(result, required = c("image_id", classes))
@@ -198,14 +202,14 @@ video_scores <- function(video, classes, nframes = 100, face_selection = "larges
                          video_name = "temp", model = "oai-base", local_model_path = NULL,
                          timestamps = FALSE, face_boxes = FALSE, templates = NULL,
                          batch_size = NULL, device = NULL, progress = NULL, persons = NULL,
-                         person_names = NULL) {
+                         person_names = NULL, face_workers = NULL) {
   if (length(video) != 1) arg_error("`video` must be one path or URL; to score several videos, call video_scores() for each.")
   video <- check_input_paths(video, "video", "video")
   labels <- check_classes(classes)
   # Left out, Python scores a short clip on the frames it has; given, it must be met.
   nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress)
+                             device, progress, face_workers = face_workers)
   check_bool(timestamps, "timestamps")
   result <- do.call(py_call, c(list(
     "video_scores",

@@ -87,7 +87,7 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
                        pattern = image_pattern(), recursive = FALSE,
                        nframes = 100, start = 0, end = -1, uniform = FALSE, ffreq = 15, timestamps = FALSE,
                        save_video = FALSE, save_frames = FALSE, save_dir = "temp/", video_name = "temp",
-                       persons = NULL, person_names = NULL) {
+                       persons = NULL, person_names = NULL, face_workers = NULL) {
   if (missing(input)) arg_error("input argument is required")
   check_no_dots(...)
   valid_dimensions <- c("valence", "arousal", "dominance")
@@ -108,7 +108,7 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
   }
   input <- check_input_paths(unlist(input), "input", "file")
   options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress)
+                             device, progress, face_workers = face_workers)
   video <- input_type == "video"
   check_bool(timestamps, "timestamps")
   result <- do.call(py_call, c(list(

@@ -106,3 +106,20 @@ def test_face_workers_default_and_checks(monkeypatch):
     monkeypatch.setenv("TRANSFOREMOTION_FACE_WORKERS", "lots")
     with pytest.raises(ValueError, match="TRANSFOREMOTION_FACE_WORKERS is 'lots'"):
         resolve_face_workers(None)
+
+
+def test_face_workers_is_a_per_call_option_in_python_and_the_shell(tiny_model, face_video, image_dir, tmp_path,
+                                                                    capsys):
+    from transforemotion import cli
+
+    kwargs = dict(nframes=6, ffreq=3, face_selection="all", local_model_path=tiny_model)
+    same_result(te.video_scores(face_video, CLASSES, face_workers=1, **kwargs),
+                te.video_scores(face_video, CLASSES, face_workers=3, **kwargs))
+    with pytest.raises(ValueError, match="face_workers"):
+        te.image_scores_dir(str(image_dir), CLASSES, face_workers=0, local_model_path=tiny_model)
+    out = tmp_path / "scores.csv"
+    args = ["image", str(image_dir / "astronaut.jpg"), "--classes", *CLASSES, "--local-model-path", tiny_model,
+            "-o", str(out)]
+    assert cli.main(args + ["--face-workers", "2"]) == 0 and out.read_text().startswith("image,joy,anger,surprise")
+    assert cli.main(args + ["--face-workers", "0"]) == 2
+    assert "--face-workers" in capsys.readouterr().err

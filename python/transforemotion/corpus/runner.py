@@ -131,6 +131,7 @@ def score_corpus(
     gpus_per_worker: Optional[float] = None,
     cpus_per_worker: float = 1,
     persons: Optional[int] = None,
+    face_workers: Optional[int] = None,
 ) -> Dict[str, list]:
     """Score every video and image of a corpus into ``output_dir``, resumably.
 
@@ -157,7 +158,7 @@ def score_corpus(
             in ``video_scores`` (a manifest's ``start``/``end`` override
             ``start``/``end`` for its row).
         face_selection, model, local_model_path, face_boxes, templates,
-        batch_size, device: as in ``video_scores``.
+        batch_size, device, face_workers: as in ``video_scores``.
         unit_size: sampled frames per video segment and images per image
             batch; one long video is shared between workers segment by
             segment.
@@ -206,7 +207,7 @@ def score_corpus(
     engine = check_choice("engine", engine, ENGINES)
     on_ray = engine == "ray"
     request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              None if on_ray else device, progress)
+                              None if on_ray else device, progress, face_workers)
     if on_ray:
         request = replace(request, device=_device_name(device))
     _check_labels_free(request.plan.labels)

@@ -64,9 +64,10 @@ def scoring_request(classes, face_selection, model, local_model_path, face_boxes
 
 
 def embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device,
-                      progress) -> ScoringRequest:
+                      progress, face_workers=None) -> ScoringRequest:
     """The options of a scoring call without labels: the image embeddings only (``embed_images`` and its kin)."""
-    request = _request((), face_selection, model, local_model_path, face_boxes, None, batch_size, device, progress)
+    request = _request((), face_selection, model, local_model_path, face_boxes, None, batch_size, device, progress,
+                       face_workers)
     return replace(request, plan=replace(request.plan, keep_embeddings=True))
 
 

@@ -59,6 +59,7 @@ def evaluate_dir(
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    face_workers: Optional[int] = None,
 ) -> Dict[str, Dict[str, object]]:
     """Score a labelled folder of images and evaluate the scores against its labels.
 
@@ -74,7 +75,7 @@ def evaluate_dir(
             every class label must be among them.
         label_map: folder name -> label text, e.g. ``{"happy": "joy"}``;
             folders not named keep their name. Two folders may share a label.
-        templates, batch_size, device, progress: passed to
+        templates, batch_size, device, progress, face_workers: passed to
             ``image_scores_dir``.
         face_selection, pattern, model, local_model_path: as in
             ``image_scores_dir``.
@@ -118,7 +119,7 @@ def evaluate_dir(
             f"Rename the folder or map it with {arg('label_map')}."
         )
     request = scoring_request(labels, face_selection, model, local_model_path, False, templates, batch_size, device,
-                              progress)
+                              progress, face_workers)
     # Fail now, not after an hour of scoring, when the metrics libraries are missing.
     metrics_libraries()
 

@@ -108,6 +108,7 @@ def vad_scores(
     video_name: str = "temp",
     persons: Optional[int] = None,
     person_names: Union[None, Sequence[str], Mapping[int, str]] = None,
+    face_workers: Optional[int] = None,
 ) -> Dict[str, list]:
     """Valence, arousal and dominance of the faces in images, a folder of images, or a video.
 
@@ -137,7 +138,7 @@ def vad_scores(
         model: ``"auto"`` (``"oai-base"``, as in transforEmotion) or any
             model ``image_scores`` takes.
         face_selection, local_model_path, face_boxes, templates, batch_size,
-        device, progress: as in ``image_scores``.
+        device, progress, face_workers: as in ``image_scores``.
         pattern, recursive: for a folder, as in ``image_scores_dir``.
         nframes, start, end, uniform, ffreq, timestamps, save_video,
         save_frames, save_dir, video_name, persons, person_names: for a
@@ -189,7 +190,7 @@ def vad_scores(
     folder_options = {"pattern": (pattern, DEFAULT_IMAGE_PATTERN), "recursive": (recursive, False)}
     scoring = dict(face_selection=face_selection, model=model, local_model_path=local_model_path,
                    face_boxes=face_boxes, templates=templates, batch_size=batch_size, device=device,
-                   progress=progress)
+                   progress=progress, face_workers=face_workers)
     if input_type == "video":
         _check_unused(folder_options, "a folder of images")
         if len(items) > 1:

@@ -36,3 +36,16 @@ test_that("the folder pattern and extensions come from Python", {
   expect_true(all(c(".jpg", ".png") %in% extensions$image))
   expect_true(all(c(".mp4", ".avi") %in% extensions$video))
 })
+
+test_that("face_workers is a per-call option: the same scores, and Python's rule in R's spelling", {
+  skip_if_no_python()
+  one <- suppressWarnings(video_scores(test_video(), c("joy", "anger"), nframes = 3, ffreq = 5,
+                                       local_model_path = tiny_model(), face_workers = 1))
+  three <- suppressWarnings(video_scores(test_video(), c("joy", "anger"), nframes = 3, ffreq = 5,
+                                         local_model_path = tiny_model(), face_workers = 3))
+  expect_equal(as.data.frame(one), as.data.frame(three), tolerance = 1e-6)
+  expect_error(image_scores(face, c("joy", "anger"), local_model_path = tiny_model(), face_workers = 0),
+               "face_workers", class = "transforemotion_input_error")
+  expect_error(image_scores(face, c("joy", "anger"), face_workers = 1.5), "face_workers",
+               class = "transforemotion_argument_error")
+})
