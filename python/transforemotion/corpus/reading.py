@@ -91,20 +91,34 @@ def _persons(persons, every_face: bool) -> Optional[int]:
     return check_count("persons", persons, 1)
 
 
-def corpus_columns(table, record: dict, names: Sequence[str]) -> Dict[str, list]:
-    """The parts' joined table (or None) as dict-of-lists, in input order then frame order."""
+def corpus_columns(table, record: dict, names: Sequence[str], scored: Optional[CorpusFolder] = None
+                   ) -> Dict[str, list]:
+    """The parts' joined table (or None) as dict-of-lists, in input order then frame order.
+
+    ``scored``: the folder whose parts hold the faces' appearance (the rows of ``table`` in its unit order):
+    with ``face_selection="all"`` the ``person`` column is added from them, as ``read_corpus`` does.
+    """
     id_column = record["arguments"]["id_column"]
+    every_face = scored is not None and record["arguments"]["face_selection"] == "all"
     if table is None:
-        return {name: [] for name in names}
+        columns = {name: [] for name in names}
+        if every_face:
+            columns = {**{k: columns[k] for k in (id_column, *TIME_COLUMNS)}, "person": [],
+                       **{k: v for k, v in columns.items() if k not in (id_column, *TIME_COLUMNS)}}
+        return columns
     import numpy as np
 
     order = {name: i for i, name in enumerate(record["sources"])}
     position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
-    table = table.take(np.argsort(position, kind="stable"))
+    sort = np.argsort(position, kind="stable")
+    table = table.take(sort)
     columns = {}
     for name in names:
         values = table.column(name).to_pylist()
         columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+    if every_face:
+        person = corpus_person_ids(scored, record["units"], record["arguments"]["unit_size"])[sort]
+        columns = persons_by_video(columns, id_column, person, record.get("persons"))
     return columns
 
 

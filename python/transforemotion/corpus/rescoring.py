@@ -104,7 +104,7 @@ def rescore_corpus(
                 target.write_part(unit, _parquet_bytes(part))
             table = target.read_parts(record["units"], part_schema(names, labels))
     _warn_incomplete(folder, record["units"], rescorer)
-    return corpus_columns(table, new_record, names)
+    return corpus_columns(table, {**new_record, "persons": record.get("persons")}, names, scored=folder)
 
 
 def _scored_folder(output_dir):
@@ -284,7 +284,8 @@ def _parquet_bytes(table) -> bytes:
 def _concat(tables):
     import pyarrow as pa
 
-    return pa.concat_tables(tables) if tables else None
+    # Parts of videos scored with every face also hold the tracker's own columns; images' parts do not.
+    return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
 def _warn_incomplete(folder: CorpusFolder, units: Sequence[str], rescorer: _PartRescorer) -> None:
