@@ -118,8 +118,10 @@ def test_jina_loads_its_own_classes_tokenizer_and_preprocessing(jina_folder):
     assert vlm.image_size == 512
     with open(os.path.join(jina_folder, "preprocessor_config.json"), encoding="utf-8") as fh:
         pre = json.load(fh)
-    np.testing.assert_allclose(vlm._mean.flatten().cpu().numpy() / 255, pre["mean"], rtol=1e-6)
-    np.testing.assert_allclose(vlm._std.flatten().cpu().numpy() / 255, pre["std"], rtol=1e-6)
+    np.testing.assert_allclose(vlm.preprocess_cfg.mean, pre["mean"], rtol=1e-6)
+    np.testing.assert_allclose(vlm.preprocess_cfg.std, pre["std"], rtol=1e-6)
+    # ... and what the image preprocessor applies on the device, on the 0-255 scale.
+    np.testing.assert_allclose(vlm.preprocess._mean.flatten().cpu().numpy() / 255, pre["mean"], rtol=1e-6)
 
 
 @needs_transformers_4
