@@ -6,8 +6,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from ..core.checks import check_count, check_text
-from ..core.errors import InputNotFoundError
-from ..core.errors import ArgumentError
+from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, warn
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
 from .persons import corpus_person_ids, persons_by_video
@@ -52,30 +51,11 @@ def read_corpus(output_dir: str, persons: Optional[int] = None) -> Dict[str, lis
         raise InputNotFoundError(f"{output_dir} holds no scored corpus (no corpus.json). Run "
                                 f"{function('score_corpus')} with it as {arg('output_dir')} first.")
     arguments = record["arguments"]
-    id_column = arguments["id_column"]
     every_face = arguments["face_selection"] == "all"
     persons = _persons(persons if persons is not None else record.get("persons"), every_face)
     names = column_names(arguments)
     table = folder.read_parts(record["units"], part_schema(names, arguments["classes"]))
-    if table is None:
-        columns: Dict[str, list] = {name: [] for name in names}
-    else:
-        import numpy as np
-
-        order = {name: i for i, name in enumerate(record["sources"])}
-        position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
-        sort = np.argsort(position, kind="stable")
-        table = table.take(sort)
-        columns = {}
-        for name in names:
-            values = table.column(name).to_pylist()
-            columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
-        if every_face:
-            person = corpus_person_ids(folder, record["units"], arguments["unit_size"])[sort]
-            columns = persons_by_video(columns, id_column, person, persons)
-    if table is None and every_face:
-        columns = {**{k: columns[k] for k in (id_column, *TIME_COLUMNS)}, "person": [],
-                   **{k: v for k, v in columns.items() if k not in (id_column, *TIME_COLUMNS)}}
+    columns = corpus_columns(table, record, names, scored=folder, persons=persons)
     _warn_incomplete(folder, record["units"])
     return columns
 
@@ -91,12 +71,13 @@ def _persons(persons, every_face: bool) -> Optional[int]:
     return check_count("persons", persons, 1)
 
 
-def corpus_columns(table, record: dict, names: Sequence[str], scored: Optional[CorpusFolder] = None
-                   ) -> Dict[str, list]:
+def corpus_columns(table, record: dict, names: Sequence[str], scored: Optional[CorpusFolder] = None,
+                   persons: Optional[int] = None) -> Dict[str, list]:
     """The parts' joined table (or None) as dict-of-lists, in input order then frame order.
 
     ``scored``: the folder whose parts hold the faces' appearance (the rows of ``table`` in its unit order):
-    with ``face_selection="all"`` the ``person`` column is added from them, as ``read_corpus`` does.
+    with ``face_selection="all"`` the ``person`` column is added from them (``persons``: keep the N seen
+    most often, else the record's choice).
     """
     id_column = record["arguments"]["id_column"]
     every_face = scored is not None and record["arguments"]["face_selection"] == "all"
@@ -118,7 +99,8 @@ def corpus_columns(table, record: dict, names: Sequence[str], scored: Optional[C
         columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
     if every_face:
         person = corpus_person_ids(scored, record["units"], record["arguments"]["unit_size"])[sort]
-        columns = persons_by_video(columns, id_column, person, record.get("persons"))
+        keep = persons if persons is not None else record.get("persons")
+        columns = persons_by_video(columns, id_column, person, keep)
     return columns
 
 
