@@ -32,22 +32,9 @@ import transforemotion as te
 from transforemotion import models
 from transforemotion.core.checks import usable_cores
 from transforemotion.engine import request as engine_request
-from transforemotion.testing import _build, build_clip_vit_b32
+from transforemotion.testing import build_clip_vit_b32, build_clip_vit_l14
 
 from bench_scores import CLASSES, face_photos  # noqa: E402 (bench/ is on sys.path when run as a script)
-
-
-def build_clip_vit_l14(path: str, seed: int = 0) -> str:
-    """openai/clip-vit-large-patch14's dimensions, random weights."""
-    return _build(
-        path,
-        text=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
-                  max_position_embeddings=77, vocab_size=49408),
-        vision=dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=24,
-                    image_size=224, patch_size=14),
-        projection_dim=768,
-        seed=seed,
-    )
 
 
 BUILDERS = {"b32": build_clip_vit_b32, "l14": build_clip_vit_l14}

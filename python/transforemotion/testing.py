@@ -153,3 +153,16 @@ def build_clip_vit_b32(path: str, seed: int = 0) -> str:
         projection_dim=512,
         seed=seed,
     )
+
+
+def build_clip_vit_l14(path: str, seed: int = 0) -> str:
+    """Save a model with openai/clip-vit-large-patch14's exact dimensions and random weights (for benchmarks)."""
+    return _build(
+        path,
+        text=dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                  max_position_embeddings=77, vocab_size=49408),
+        vision=dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=24,
+                    image_size=224, patch_size=14),
+        projection_dim=768,
+        seed=seed,
+    )
