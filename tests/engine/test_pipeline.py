@@ -4,6 +4,8 @@ Whatever the number of face-finding threads, the rows are the same, in the same 
 thread counts of OpenCV and torch are as they were afterwards; a failure in a face thread reaches the caller.
 """
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -58,14 +60,18 @@ def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(t
     torch.set_num_threads(2)
     torch_before, cv_before = torch.get_num_threads(), cv2.getNumThreads()
     read, embedded = [], []
+    first_embedded = threading.Event()
     original = models.VisionLanguageModel.embed_pixels
 
     def counting(self, pixel_values):
         embedded.append(torch.get_num_threads())
+        first_embedded.set()
         return original(self, pixel_values)
 
     def pictures():
         for i in range(4):
+            if i == 1:  # the first batch is embedded while the faces of the rest are still to be found
+                assert first_embedded.wait(30)
             read.append(cv2.getNumThreads())
             yield Picture(i, astronaut)
 
@@ -75,8 +81,38 @@ def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(t
     assert len(rows) == 4 and not np.isnan(rows.scores).any()
     assert (torch.get_num_threads(), cv2.getNumThreads()) == (torch_before, cv_before)
     assert read == [1, 1, 1, 1]
-    # While the model embeds, torch runs on the cores the three face threads leave it: 4 - 3.
-    assert embedded and set(embedded) == {1}
+    # While faces are being found, torch runs on the cores the three face threads leave it (4 - 3); the
+    # last batch comes after every face was found, and gets the caller's count back.
+    assert embedded[0] == 1 and embedded[-1] == torch_before and len(embedded) == 3
+
+
+def test_the_reader_alone_also_leaves_a_core_to_face_finding(tiny_model, astronaut, monkeypatch):
+    vlm = models.load_model(local_model_path=tiny_model)
+    torch.set_num_threads(2)
+    embedded = []
+    first_embedded = threading.Event()
+    original = models.VisionLanguageModel.embed_pixels
+
+    def counting(self, pixel_values):
+        embedded.append(torch.get_num_threads())
+        first_embedded.set()
+        return original(self, pixel_values)
+
+    def pictures():
+        for i in range(3):
+            if i == 1:
+                assert first_embedded.wait(30)
+            yield Picture(i, astronaut)
+
+    monkeypatch.setattr(models.VisionLanguageModel, "embed_pixels", counting)
+    monkeypatch.setattr(stream, "usable_cores", lambda: 2)
+    score_all(vlm, pictures(), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=1))
+    assert embedded[0] == 1 and embedded[-1] == 2
+    embedded.clear()
+    first_embedded.clear()
+    # Without a face search the reader only decodes: torch keeps every core throughout.
+    score_all(vlm, pictures(), ScoringPlan(tuple(CLASSES), "none", 2, face_workers=1))
+    assert set(embedded) == {2} and torch.get_num_threads() == 2
 
 
 def test_a_failure_in_a_face_thread_reaches_the_caller(tiny_model, astronaut, monkeypatch):

@@ -205,6 +205,13 @@ class _SharedSetting:
                 if self._users == 0:
                     self._set(self._saved)
 
+    def retune(self, value: Optional[int]) -> None:
+        """Within :meth:`held_at`: change the value (None: back to the saved one), but only while a single
+        call holds the setting; calls that overlap keep the first one's value, so none changes another's."""
+        with self._lock:
+            if self._users == 1:
+                self._set(self._saved if value is None else value)
+
 
 # OpenCV on one thread per face-finding thread: torch already keeps the cores busy, and OpenCV's own
 # workers only compete with it (measured: 6 % slower on 2 cores).
@@ -250,6 +257,7 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
     """
     ready: "queue.Queue" = queue.Queue(maxsize=2 * plan.batch_size)
     stop = threading.Event()
+    read_all = threading.Event()
     # With several face-finding threads the reader only decodes and hands each picture to the pool; the
     # queue then holds futures, in input order, and its bound still caps the pictures in memory.
     pool = ThreadPoolExecutor(plan.face_workers, "transforemotion-faces") if plan.face_workers > 1 else None
@@ -272,6 +280,7 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
                     targets = pool.submit(_targets, picture, plan.face_selection, None, plan.appearance)
                 if not put((picture.key, picture.error, targets)):
                     return
+            read_all.set()
             put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
             put(exc)
@@ -291,9 +300,12 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
         try:
             first = take()
             vlm = model if isinstance(model, VisionLanguageModel) else model()
-            if pool is not None and vlm.device.type == "cpu":
-                # The face threads take cores from the model's: lower torch's count to match, not above it.
-                settings.enter_context(_TORCH_THREADS.held_at(max(1, usable_cores() - plan.face_workers)))
+            finders = _face_finders(plan, pool is not None) if vlm.device.type == "cpu" else 0
+            if finders:
+                # While faces are being found, those threads take cores from the model's: lower torch's count
+                # to match (torch's threads wait on the slowest of them, so one that shares a core with a
+                # face thread slows them all: 7 % over the stages run one after another, on 2 cores).
+                settings.enter_context(_TORCH_THREADS.held_at(max(1, usable_cores() - finders)))
             # No labels: the embeddings alone are wanted (embed_images and its kin).
             text = vlm.embed_texts(plan.labels, plan.templates) if plan.labels else None
             pending = [] if first is _END else [first]
@@ -309,6 +321,11 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
                         pending.append(item)
                         faces += len(item[2])
                 batch, pending = _take_batch(pending, plan.batch_size)
+                if finders:
+                    # Every face found, or a whole batch found ahead of the model: face finding keeps up
+                    # with the model, and the model may have every core while the finders top the queue up.
+                    ahead = read_all.is_set() or ready.qsize() >= plan.batch_size
+                    _TORCH_THREADS.retune(None if ahead else max(1, usable_cores() - finders))
                 yield _embed(vlm, text, batch, plan.appearance)
                 size = min(2 * size, plan.batch_size)
         finally:
@@ -316,6 +333,13 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
             reader.join()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _face_finders(plan: ScoringPlan, pooled: bool) -> int:
+    """How many threads find faces beside the model: the pool's, else the reader (none without a face search)."""
+    if pooled:
+        return plan.face_workers
+    return 0 if plan.face_selection == "none" else 1
 
 
 def _with_batched_faces(pictures: Iterable[Picture], plan: ScoringPlan) -> Iterator[Tuple[Picture, Optional[np.ndarray]]]:
