@@ -108,7 +108,7 @@ def write_corpus(folder, vectors, record, unit=256):
         frames = list(range(u * unit * 5, u * unit * 5 + 5 * len(block), 5))
         columns = {"source": ["film.mp4"] * len(block), "frame": frames, "time": [f / 25.0 for f in frames],
                    **{label: [0.5] * len(block) for label in ("joy", "anger")}}
-        store.write_part(unit_id, table_bytes(columns, ["joy", "anger"], (block, record, "float16")))
+        store.write_part(unit_id, table_bytes(columns, ["joy", "anger"], embedding=(block, record, "float16")))
     arguments = {"classes": ["joy", "anger"], "face_selection": "largest", "face_boxes": False, "templates": None,
                  "model": record["model"], "architecture": record["architecture"], "nframes": None, "ffreq": 5,
                  "uniform": False, "start": 0, "end": -1, "unit_size": unit, "id_column": "source",
@@ -149,7 +149,7 @@ def disk_cost(record, tmp, rows=20_000):
               f"KB a row" + ("  target <= 1.1 KB" if precision == "float16" else ""))
     columns = {"source": ["film.mp4"] * 256, "frame": frames[:256], "time": [f / 25.0 for f in frames[:256]],
                **{label: [0.1] * 256 for label in LABELS}}
-    part = table_bytes(columns, LABELS, (vectors[:256], record, "float16"))
+    part = table_bytes(columns, LABELS, embedding=(vectors[:256], record, "float16"))
     print(f"float16 corpus part of 256 rows (with 7 labels' scores): {len(part) / 256 / 1000:.3f} KB a row")
 
 

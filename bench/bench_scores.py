@@ -126,7 +126,8 @@ def paired(repeats, run, floor):
 
 def report(name, count, pipeline, floor, ratio, target):
     print(f"{name:<34} {count / pipeline:9.1f} /s   floor {count / floor:9.1f} /s   ratio {ratio:5.2f}x"
-          f"   (target <= {target}x: {'met' if ratio <= target else 'NOT met'})", flush=True)
+          f" (best/best {pipeline / floor:4.2f}x)   (target <= {target}x: {'met' if ratio <= target else 'NOT met'})",
+          flush=True)
     return ratio
 
 

@@ -35,7 +35,9 @@ def _check_sources(image) -> List[str]:
     sources = [image] if isinstance(image, str) else image
     if not isinstance(sources, (list, tuple)) or not sources:
         raise ArgumentError(f"{arg('image')} must be a file path, an http(s) URL, or a non-empty list of them; "
-                         f"got {value(image)}.")
+                         f"got {value(image)}."
+                         + (" Save the picture to a file (PNG keeps it exact) and give its path."
+                            if hasattr(image, "shape") else ""))
     for source in sources:
         if not is_url(source):
             check_local_file(source)

@@ -355,3 +355,27 @@ def test_embedding_columns_in_several_chunks_and_slices_are_read_whole():
         np.testing.assert_array_equal(vectors_from_column(column.slice(6, 3), 4, "test"), exact[6:9])
     with pytest.raises(ArgumentError, match="lists of 5 numbers"):
         vectors_from_column(column, 5, "test")
+    ints = pa.FixedSizeListArray.from_arrays(pa.array(np.arange(40, dtype=np.int32)), 4)
+    with pytest.raises(ArgumentError, match="lists of 4 numbers"):
+        vectors_from_column(ints, 4, "test")
+    doubles = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1).astype(np.float64)), 4)
+    np.testing.assert_array_equal(vectors_from_column(doubles, 4, "test"), vectors)
+
+
+@pytest.mark.parametrize("precision", ["float16", "float32"])
+def test_a_file_of_many_row_groups_is_read_whole_and_in_order(tiny_model, pictures, tmp_path, monkeypatch,
+                                                              precision):
+    """Large files are written in row groups that threads read side by side; their rows come back in order."""
+    import pyarrow.parquet as pq
+
+    from transforemotion.embeddings import files
+
+    emb = quiet(te.embed_images, pictures * 3, face_selection="all", local_model_path=tiny_model)
+    monkeypatch.setattr(files, "ROW_GROUP_ROWS", 2)
+    monkeypatch.setattr(files, "usable_cores", lambda: 3)
+    path = te.save_embeddings(emb, str(tmp_path / "e.parquet"), precision=precision)
+    assert pq.ParquetFile(path).num_row_groups == math.ceil(len(emb.vectors) / 2) > 3
+    back = te.load_embeddings(path)
+    want = emb.vectors.astype(np.float16).astype(np.float32) if precision == "float16" else emb.vectors
+    np.testing.assert_array_equal(back.vectors, want)
+    assert_same_result(back.rows, emb.rows, atol=0)

@@ -296,3 +296,14 @@ def test_a_redirect_to_a_raw_utf8_address_is_followed(server, picture):
 
     url = server.route("/old.png", send)
     np.testing.assert_array_equal(media.load_image(url), picture)
+
+
+def test_a_picture_given_as_an_array_is_named_by_its_shape_not_printed(picture):
+    with pytest.raises(ValueError) as info:
+        te.image_scores(np.zeros((640, 480, 3), np.uint8), ["joy", "anger"])
+    message = str(info.value)
+    assert "ndarray of shape (640, 480, 3)" in message and "give its path" in message
+    assert len(message) < 300
+    with pytest.raises(ValueError, match=r"got \[0, 1, 2, .*, 51\.\.\.\.$") as info:
+        te.image_scores([list(range(1000))], ["joy", "anger"])
+    assert len(str(info.value)) < 300

@@ -117,14 +117,22 @@ def _cli_value(v) -> str:
     return str(v)
 
 
+# A value quoted in a message is cut after this many characters: a wrong argument may be a whole table.
+_VALUE_CHARS = 200
+
+
 def value(v) -> str:
-    """``v`` written as the caller would type it: ``['joy']`` / ``c("joy")`` / ``joy``."""
+    """``v`` written as the caller would type it: ``['joy']`` / ``c("joy")`` / ``joy``.
+
+    An array or a table is named by its type and shape, not printed, and
+    anything else is cut after :data:`_VALUE_CHARS` characters.
+    """
+    shape = getattr(v, "shape", None)
+    if isinstance(shape, tuple) and shape:
+        return f"{type(v).__name__} of shape {shape}"
     kind = _CALLER.get()
-    if kind == "r":
-        return _r_value(v)
-    if kind == "cli":
-        return _cli_value(v)
-    return repr(v)
+    text = _r_value(v) if kind == "r" else _cli_value(v) if kind == "cli" else repr(v)
+    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 3] + "..."
 
 
 _R_NAME = re.compile(r"^(?:[A-Za-z]|[.](?![0-9]))[A-Za-z0-9._]*$")

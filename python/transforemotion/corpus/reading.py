@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Sequence
 from ..core.checks import check_count, check_text
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, warn
+from ..embeddings import python_values
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
 from .persons import corpus_person_ids, persons_by_video
 from .store import CorpusFolder, part_schema
@@ -88,15 +89,18 @@ def corpus_columns(table, record: dict, names: Sequence[str], scored: Optional[C
                        **{k: v for k, v in columns.items() if k not in (id_column, *TIME_COLUMNS)}}
         return columns
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     order = {name: i for i, name in enumerate(record["sources"])}
-    position = np.array([order.get(n, len(order)) for n in table.column(id_column).to_pylist()])
+    ids = table.column(id_column)
+    found = pc.index_in(ids, value_set=pa.array(list(order), type=ids.type)).to_numpy(zero_copy_only=False)
+    # Each row's place in the input; a source the record does not list goes last.
+    position = np.append(np.fromiter(order.values(), float, len(order)), len(order))[
+        np.where(np.isnan(found), len(order), found).astype(np.int64)]
     sort = np.argsort(position, kind="stable")
     table = table.take(sort)
-    columns = {}
-    for name in names:
-        values = table.column(name).to_pylist()
-        columns[name] = values if name == id_column else [float("nan") if v is None else v for v in values]
+    columns = {name: python_values(table.column(name)) for name in names}
     if every_face:
         person = corpus_person_ids(scored, record["units"], record["arguments"]["unit_size"])[sort]
         keep = persons if persons is not None else record.get("persons")

@@ -14,15 +14,15 @@ This layer sits above the engine and below the corpus: the engine makes the
 embeddings (``ScoringPlan.keep_embeddings``), the corpus stores them in its parts.
 """
 
-from .files import (METADATA_KEY, PRECISIONS, embedding_array, embedding_metadata, read_embedding_metadata,
-                    read_embeddings, vectors_from_column, write_embeddings, write_parquet)
+from .files import (METADATA_KEY, PRECISIONS, embedding_array, embedding_metadata, python_values,
+                    read_embedding_metadata, read_embeddings, vectors_from_column, write_embeddings, write_parquet)
 from .record import check_record, check_same_model, describe_model, model_record
 from .rescoring import rescore_embeddings, rescoring_model
 from .table import EMBEDDING_COLUMN, Embeddings, check_label_names, embeddings_from_rows, rescore_vectors, scores_table
 
 __all__ = [
     "EMBEDDING_COLUMN", "Embeddings", "METADATA_KEY", "PRECISIONS", "check_record", "check_same_model",
-    "describe_model", "embedding_array", "embedding_metadata", "embeddings_from_rows", "model_record",
+    "describe_model", "embedding_array", "embedding_metadata", "embeddings_from_rows", "model_record", "python_values",
     "read_embedding_metadata", "read_embeddings", "rescore_vectors", "scores_table", "vectors_from_column",
     "write_embeddings", "write_parquet", "check_label_names", "rescore_embeddings", "rescoring_model",
 ]

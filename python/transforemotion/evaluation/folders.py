@@ -7,7 +7,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..core.checks import check_classes
 from ..core.errors import ArgumentError
-from ..core.messages import arg, function, mapping, warn
+from ..core.messages import arg, function, mapping, value, warn
 from ..engine import IMAGE_ID_COLUMN, score_image_files, scoring_request
 from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files, list_subfolders
 from .metrics import evaluate_scores, metrics_libraries
@@ -33,11 +33,11 @@ def _check_label_map(label_map, folders: Sequence[str]) -> Dict[str, str]:
         return {}
     if not isinstance(label_map, Mapping):
         raise ArgumentError(
-            f"{arg('label_map')} must map folder names to labels, e.g. {mapping({'happy': 'joy'})}; got {label_map!r}."
+            f"{arg('label_map')} must map folder names to labels, e.g. {mapping({'happy': 'joy'})}; got {value(label_map)}."
         )
     for folder, label in label_map.items():
         if not isinstance(label, str) or not label.strip():
-            raise ArgumentError(f"{arg('label_map')} must give a non-empty text label for {folder!r}; got {label!r}.")
+            raise ArgumentError(f"{arg('label_map')} must give a non-empty text label for {folder!r}; got {value(label)}.")
     unknown = [folder for folder in label_map if folder not in folders]
     if unknown:
         raise ArgumentError(

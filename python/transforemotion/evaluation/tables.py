@@ -38,9 +38,9 @@ def columns_of(scores) -> Dict[str, list]:
         )
     for name, values in columns.items():
         if not isinstance(name, str):
-            raise ArgumentError(f"Column names of scores must be text; got {name!r}.")
+            raise ArgumentError(f"Column names of scores must be text; got {value(name)}.")
         if not isinstance(values, list):
-            raise ArgumentError(f"Column {name!r} of scores must be a list of values, one per row; got {values!r}.")
+            raise ArgumentError(f"Column {name!r} of scores must be a list of values, one per row; got {value(values)}.")
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         sizes = ", ".join(f"{name}: {len(v)}" for name, v in columns.items())
@@ -114,15 +114,15 @@ def check_classes(classes, columns: Mapping[str, list], truth_column: Optional[s
             )
         return labels
     if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
-        raise ArgumentError(f"{arg('classes')} must be a list of column names of scores; got {classes!r}.")
+        raise ArgumentError(f"{arg('classes')} must be a list of column names of scores; got {value(classes)}.")
     labels = list(classes)
     if len(labels) < 2:
-        raise ArgumentError(f"An evaluation needs at least two classes; got {labels!r}.")
+        raise ArgumentError(f"An evaluation needs at least two classes; got {value(labels)}.")
     if len(set(labels)) != len(labels):
-        raise ArgumentError(f"{arg('classes')} must not repeat labels; got {labels!r}.")
+        raise ArgumentError(f"{arg('classes')} must not repeat labels; got {value(labels)}.")
     bad = [c for c in labels if not isinstance(c, str)]
     if bad:
-        raise ArgumentError(f"Every class must be a text label (a column name of scores); got {bad!r}.")
+        raise ArgumentError(f"Every class must be a text label (a column name of scores); got {value(bad)}.")
     reserved = [c for c in labels if c == "truth"]
     if reserved:
         raise ArgumentError('"truth" cannot be a class: the confusion matrix uses it for its first column. Rename that label.')

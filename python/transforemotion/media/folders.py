@@ -28,7 +28,7 @@ import re
 from typing import Iterator, List, Optional, Set, Tuple
 
 from ..core.errors import ArgumentError, InputNotFoundError
-from ..core.messages import arg, warn
+from ..core.messages import arg, value, warn
 
 __all__ = ["IMAGE_EXTENSIONS", "IMAGE_FILE_EXTENSIONS", "VIDEO_EXTENSIONS", "DEFAULT_IMAGE_PATTERN", "extension_pattern",
            "check_folder", "list_image_files", "list_files", "list_subfolders"]
@@ -52,7 +52,7 @@ DEFAULT_IMAGE_PATTERN = extension_pattern(IMAGE_EXTENSIONS)
 def check_folder(dir, advice_for_a_file: str = "") -> str:
     """``dir`` is an existing folder, or the error says what it is instead."""
     if not isinstance(dir, str) or not dir:
-        raise ArgumentError(f"{arg('dir')} must be the path of a folder; got {dir!r}.")
+        raise ArgumentError(f"{arg('dir')} must be the path of a folder; got {value(dir)}.")
     try:
         os.stat(dir)
     except FileNotFoundError:

@@ -31,6 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 
 from ..core.errors import ArgumentError, InputNotFoundError
+from ..core.messages import value
 from .http import fetch_url, is_url
 
 __all__ = ["IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "check_local_file", "load_image", "open_image"]
@@ -77,7 +78,9 @@ def check_local_file(path: str, what: str = "image") -> str:
         ValueError: anything else, naming the path.
     """
     if not isinstance(path, str) or not path:
-        raise ArgumentError(f"Each {what} must be a file path or an http(s) URL given as a string; got {path!r}.")
+        hint = " Save the picture to a file (PNG keeps it exact) and give its path." if hasattr(path, "shape") else ""
+        raise ArgumentError(f"Each {what} must be a file path or an http(s) URL given as a string; got "
+                            f"{value(path)}.{hint}")
     if _looks_like_other_scheme(path):
         raise ArgumentError(f"Only http:// and https:// URLs are supported; got {path!r}.")
     try:

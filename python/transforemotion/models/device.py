@@ -18,7 +18,7 @@ from ..core.messages import arg, value
 from .needs import check_device, check_software
 from .registry import ModelSource
 
-__all__ = ["select_device", "default_dtype", "check_requirements"]
+__all__ = ["select_device", "default_dtype", "check_requirements", "cpu_has_amx_bf16", "BFLOAT16_SETTING"]
 
 
 def check_requirements(source: ModelSource, device: Optional[str] = None) -> torch.device:
@@ -68,6 +68,45 @@ def select_device(device: Optional[str] = None) -> torch.device:
 
 
 def default_dtype(device: torch.device) -> torch.dtype:
-    # Half precision halves memory and roughly doubles throughput on GPUs; CPUs
-    # have no fast float16 kernels, so they stay in float32.
-    return torch.float16 if device.type in ("cuda", "mps") else torch.float32
+    """float16 on a GPU; on a CPU bfloat16 where it has AMX's bfloat16 unit, else float32.
+
+    Half precision halves memory and roughly doubles throughput on GPUs.
+    CPUs have no fast float16 kernels. bfloat16 runs on AMX tiles: ViT-B/32
+    at 181 against 104 images/s in float32 on a 16-core Xeon with AMX, image
+    embeddings at a cosine of at least 0.99995 to float32's; without AMX it is
+    3.5 times slower than float32 (measured on our 2-core AVX-512 machines),
+    so it is chosen by the CPU's features, never everywhere.
+    ``TRANSFOREMOTION_CPU_BFLOAT16`` overrides the choice: ``0`` keeps
+    float32 (identical numbers on every CPU), ``1`` asks for bfloat16.
+    """
+    if device.type in ("cuda", "mps"):
+        return torch.float16
+    return torch.bfloat16 if _cpu_bfloat16() else torch.float32
+
+
+BFLOAT16_SETTING = "TRANSFOREMOTION_CPU_BFLOAT16"
+
+
+def _cpu_bfloat16() -> bool:
+    setting = os.environ.get(BFLOAT16_SETTING, "").strip().lower()
+    if setting in ("", "auto"):
+        return cpu_has_amx_bf16()
+    if setting in ("0", "1"):
+        return setting == "1"
+    raise ArgumentError(f"{BFLOAT16_SETTING} is {setting!r}; give 0 (float32 on the CPU), 1 (bfloat16) or auto "
+                        "(bfloat16 where the CPU has AMX), or unset it.")
+
+
+CPUINFO = "/proc/cpuinfo"
+
+
+def cpu_has_amx_bf16(cpuinfo: str = CPUINFO) -> bool:
+    """Whether the CPU lists ``amx_bf16`` among its flags (Linux; False where that cannot be read)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return "amx_bf16" in line.split(":", 1)[-1].split()
+    except OSError:
+        pass
+    return False
