@@ -32,12 +32,11 @@ __all__ = ["image_scores", "image_scores_dir", "video_scores"]
 
 
 def _check_sources(image) -> List[str]:
-    sources = [image] if isinstance(image, str) else image
+    # A picture given as an array is one image, refused by check_local_file with what to do instead.
+    sources = [image] if isinstance(image, str) or hasattr(image, "shape") else image
     if not isinstance(sources, (list, tuple)) or not sources:
         raise ArgumentError(f"{arg('image')} must be a file path, an http(s) URL, or a non-empty list of them; "
-                         f"got {value(image)}."
-                         + (" Save the picture to a file (PNG keeps it exact) and give its path."
-                            if hasattr(image, "shape") else ""))
+                         f"got {value(image)}.")
     for source in sources:
         if not is_url(source):
             check_local_file(source)

@@ -301,11 +301,12 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
             first = take()
             vlm = model if isinstance(model, VisionLanguageModel) else model()
             finders = _face_finders(plan, pool is not None) if vlm.device.type == "cpu" else 0
+            # While faces are being found, those threads take cores from the model's: lower torch's count to
+            # match (torch's threads wait on the slowest of them, so one that shares a core with a face
+            # thread slows them all: 7 % over the stages run one after another, on 2 cores).
+            cores_left = max(1, usable_cores() - finders)
             if finders:
-                # While faces are being found, those threads take cores from the model's: lower torch's count
-                # to match (torch's threads wait on the slowest of them, so one that shares a core with a
-                # face thread slows them all: 7 % over the stages run one after another, on 2 cores).
-                settings.enter_context(_TORCH_THREADS.held_at(max(1, usable_cores() - finders)))
+                settings.enter_context(_TORCH_THREADS.held_at(cores_left))
             # No labels: the embeddings alone are wanted (embed_images and its kin).
             text = vlm.embed_texts(plan.labels, plan.templates) if plan.labels else None
             pending = [] if first is _END else [first]
@@ -325,7 +326,7 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
                     # Every face found, or a whole batch found ahead of the model: face finding keeps up
                     # with the model, and the model may have every core while the finders top the queue up.
                     ahead = read_all.is_set() or ready.qsize() >= plan.batch_size
-                    _TORCH_THREADS.retune(None if ahead else max(1, usable_cores() - finders))
+                    _TORCH_THREADS.retune(None if ahead else cores_left)
                 yield _embed(vlm, text, batch, plan.appearance)
                 size = min(2 * size, plan.batch_size)
         finally:
