@@ -71,8 +71,8 @@ def default_dtype(device: torch.device) -> torch.dtype:
     """float16 on a GPU; on a CPU bfloat16 where it has AMX's bfloat16 unit, else float32.
 
     Half precision halves memory and roughly doubles throughput on GPUs.
-    CPUs have no fast float16 kernels. bfloat16 runs on AMX tiles: ViT-B/32
-    at 181 against 104 images/s in float32 on a 16-core Xeon with AMX, image
+    CPUs have no fast float16 kernels. bfloat16 runs on AMX tiles (issue 17: ViT-B/32
+    at 181 against 104 images/s in float32 on a 16-core Xeon with AMX), image
     embeddings at a cosine of at least 0.99995 to float32's; without AMX it is
     3.5 times slower than float32 (measured on our 2-core AVX-512 machines),
     so it is chosen by the CPU's features, never everywhere.
