@@ -379,3 +379,19 @@ def test_a_file_of_many_row_groups_is_read_whole_and_in_order(tiny_model, pictur
     want = emb.vectors.astype(np.float16).astype(np.float32) if precision == "float16" else emb.vectors
     np.testing.assert_array_equal(back.vectors, want)
     assert_same_result(back.rows, emb.rows, atol=0)
+
+
+def test_float16_storage_rounds_as_numpy_does_even_at_the_extremes():
+    """Tiny (subnormal), huge (overflowing) and ordinary numbers are rounded to the same float16 bits as NumPy's."""
+    from transforemotion.embeddings import embedding_array
+
+    rng = np.random.default_rng(1)
+    scale = rng.choice([1e-7, 1e-5, 1e-3, 1.0, 6e4, 7e4], (2000, 1))
+    vectors = (rng.standard_normal((2000, 64)) * scale).astype(np.float32)
+    vectors[[5, 9]] = np.nan
+    column = embedding_array(vectors, "float16")
+    stored = column.values.to_numpy(zero_copy_only=False).reshape(-1, 64)
+    with np.errstate(over="ignore"):
+        want = np.where(np.isnan(vectors), 0, vectors).astype(np.float16)
+    np.testing.assert_array_equal(stored.view(np.uint16), want.view(np.uint16))
+    assert column.null_count == 2
