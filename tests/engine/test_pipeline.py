@@ -55,64 +55,58 @@ def test_a_folder_with_a_bad_file_keeps_its_order_with_face_threads(tiny_model, 
     same_result({k: v for k, v in one.items() if k != "image_id"}, {k: v for k, v in four.items() if k != "image_id"})
 
 
+class ThreadWatch:
+    """Records torch's thread count at each forward pass and OpenCV's at each picture read; the pictures after
+    the first are held back until the first batch is embedded, so it is embedded while faces are still found."""
+
+    def __init__(self, monkeypatch, astronaut):
+        self.astronaut, self.read, self.embedded = astronaut, [], []
+        self.first_embedded = threading.Event()
+        original = models.VisionLanguageModel.embed_pixels
+
+        def counting(model, pixel_values):
+            self.embedded.append(torch.get_num_threads())
+            self.first_embedded.set()
+            return original(model, pixel_values)
+
+        monkeypatch.setattr(models.VisionLanguageModel, "embed_pixels", counting)
+
+    def pictures(self, count):
+        self.embedded.clear()
+        self.first_embedded.clear()
+        for i in range(count):
+            if i == 1:
+                assert self.first_embedded.wait(30)
+            self.read.append(cv2.getNumThreads())
+            yield Picture(i, self.astronaut)
+
+
 def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(tiny_model, astronaut, monkeypatch):
     vlm = models.load_model(local_model_path=tiny_model)
     torch.set_num_threads(2)
     torch_before, cv_before = torch.get_num_threads(), cv2.getNumThreads()
-    read, embedded = [], []
-    first_embedded = threading.Event()
-    original = models.VisionLanguageModel.embed_pixels
-
-    def counting(self, pixel_values):
-        embedded.append(torch.get_num_threads())
-        first_embedded.set()
-        return original(self, pixel_values)
-
-    def pictures():
-        for i in range(4):
-            if i == 1:  # the first batch is embedded while the faces of the rest are still to be found
-                assert first_embedded.wait(30)
-            read.append(cv2.getNumThreads())
-            yield Picture(i, astronaut)
-
-    monkeypatch.setattr(models.VisionLanguageModel, "embed_pixels", counting)
+    watch = ThreadWatch(monkeypatch, astronaut)
     monkeypatch.setattr(stream, "usable_cores", lambda: 4)
-    rows = score_all(vlm, pictures(), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=3))
+    rows = score_all(vlm, watch.pictures(4), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=3))
     assert len(rows) == 4 and not np.isnan(rows.scores).any()
     assert (torch.get_num_threads(), cv2.getNumThreads()) == (torch_before, cv_before)
-    assert read == [1, 1, 1, 1]
+    assert watch.read == [1, 1, 1, 1]
     # While faces are being found, torch runs on the cores the three face threads leave it (4 - 3); the
     # last batch comes after every face was found, and gets the caller's count back.
+    embedded = watch.embedded
     assert embedded[0] == 1 and embedded[-1] == torch_before and len(embedded) == 3
 
 
 def test_the_reader_alone_also_leaves_a_core_to_face_finding(tiny_model, astronaut, monkeypatch):
     vlm = models.load_model(local_model_path=tiny_model)
     torch.set_num_threads(2)
-    embedded = []
-    first_embedded = threading.Event()
-    original = models.VisionLanguageModel.embed_pixels
-
-    def counting(self, pixel_values):
-        embedded.append(torch.get_num_threads())
-        first_embedded.set()
-        return original(self, pixel_values)
-
-    def pictures():
-        for i in range(3):
-            if i == 1:
-                assert first_embedded.wait(30)
-            yield Picture(i, astronaut)
-
-    monkeypatch.setattr(models.VisionLanguageModel, "embed_pixels", counting)
+    watch = ThreadWatch(monkeypatch, astronaut)
     monkeypatch.setattr(stream, "usable_cores", lambda: 2)
-    score_all(vlm, pictures(), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=1))
-    assert embedded[0] == 1 and embedded[-1] == 2
-    embedded.clear()
-    first_embedded.clear()
+    score_all(vlm, watch.pictures(3), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=1))
+    assert watch.embedded[0] == 1 and watch.embedded[-1] == 2
     # Without a face search the reader only decodes: torch keeps every core throughout.
-    score_all(vlm, pictures(), ScoringPlan(tuple(CLASSES), "none", 2, face_workers=1))
-    assert set(embedded) == {2} and torch.get_num_threads() == 2
+    score_all(vlm, watch.pictures(3), ScoringPlan(tuple(CLASSES), "none", 2, face_workers=1))
+    assert set(watch.embedded) == {2} and torch.get_num_threads() == 2
 
 
 def test_a_failure_in_a_face_thread_reaches_the_caller(tiny_model, astronaut, monkeypatch):
