@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -40,8 +39,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))  # the clip maker is share
 
 import clips  # noqa: E402
 import transforemotion as te  # noqa: E402
-from transforemotion.engine import (PersonFollower, Picture, rows_to_columns, score_pictures,  # noqa: E402
-                                    scoring_request, time_columns, with_persons)
+from transforemotion.engine import (PersonFollower, Picture, ScoringOptions, rows_to_columns,  # noqa: E402
+                                    score_pictures, scoring_request, time_columns, with_persons)
 from transforemotion.faces.tracking import PersonTracker, face_descriptor, track_rows  # noqa: E402
 from transforemotion.media import open_video, read_frames  # noqa: E402
 from transforemotion.testing import build_clip_vit_b32, build_tiny_clip  # noqa: E402
@@ -52,9 +51,8 @@ TARGET = 0.05
 
 def scoring_path(path, indices, model_dir, track: bool):
     """video_scores(face_selection="all")'s path, with or without following people."""
-    request = scoring_request(CLASSES, "all", "oai-base", model_dir, False, None, None, None, False)
-    if track:
-        request = replace(request, plan=replace(request.plan, appearance=True))
+    options = ScoringOptions(face_selection="all", local_model_path=model_dir, progress=False)
+    request = scoring_request(CLASSES, options, video=track)
     capture, _, fps = open_video(path)
     try:
         pictures = (Picture(row, frame) for row, frame in read_frames(capture, indices))

@@ -4,6 +4,7 @@ Nothing here downloads anything. The model is built from a CLIPConfig and
 loaded through ``local_model_path``, the same path users take.
 """
 
+import os
 import struct
 
 import cv2
@@ -12,6 +13,10 @@ import pytest
 from PIL import Image
 
 from transforemotion.testing import build_tiny_clip
+
+# The same scores on every test machine: the image tower runs in float32 here even on a CPU with AMX, where it
+# would run in bfloat16 by default (tests/models/test_cpu_precision.py tests that path by setting this itself).
+os.environ.setdefault("TRANSFOREMOTION_CPU_BFLOAT16", "0")
 
 
 @pytest.fixture(scope="session")

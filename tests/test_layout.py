@@ -182,3 +182,28 @@ def test_the_package_raises_its_own_errors():
                     and node.exc.func.id in ("ValueError", "FileNotFoundError"):
                 bare.append(f"{module}:{node.lineno} raises {node.exc.func.id}")
     assert not bare, "\n".join(bare)
+
+
+MAX_PARAMETERS = 10
+
+
+def parameter_counts(tree: ast.AST):
+    """(function name, parameters besides self/cls) for every function and method in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+            if names and names[0] in ("self", "cls"):
+                names = names[1:]
+            yield node.name, len(names)
+
+
+def test_only_public_functions_take_long_argument_lists():
+    # The public functions keep transforEmotion's flat signatures (R mirrors them); below them options travel as
+    # objects (ScoringOptions, FrameSampling, SavedFiles, ...), never as long lists of loose values.
+    public = set(transforemotion.__all__)
+    long = [f"{module}.{name}: {count} parameters"
+            for module, path in MODULES.items() for name, count in parameter_counts(ast.parse(path.read_text()))
+            if count > MAX_PARAMETERS and name not in public]
+    assert not long, "\n".join(long)
+    assert max(count for _, count in parameter_counts(ast.parse("def f(a, b, *, c, d=1):\n    pass"))) == 4

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .core.checks import check_flag, check_text
+from .core.options import pick
 from .core.errors import ArgumentError
 from .core.messages import InputsFailedWarning, arg, value, warn
-from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringRequest, check_person_options,
+from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringOptions, ScoringRequest,
+                     check_person_options,
                      image_file_rows, no_face_advice, read_images, rows_to_columns, score_pictures,
                      scoring_request, time_columns, warn_skipped, warn_unread, with_persons)
 from .engine.persons import PersonNames, name_person_column
 from .engine.stream import Picture
-from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSaver, check_frame_folder, check_local_file,
-                    check_sampling_arguments,
-                    check_video_name, choose_frames, downloaded_video, is_url, list_image_files, open_video,
+from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSampling, FrameSaver, SavedFiles, check_frame_folder,
+                    check_local_file, choose_frames, downloaded_video, is_url, list_image_files, open_video,
                     read_frames)
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
@@ -109,8 +110,7 @@ def image_scores(
         {'image': ['group.jpg', 'group.jpg'], 'face': [0, 1], 'x': [40, 310], 'y': [52, 60],
          'width': [88, 91], 'height': [88, 91], 'confidence': [0.99, 0.98], 'joy': [...], 'anger': [...]}
     """
-    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              device, progress, face_workers)
+    request = scoring_request(classes, pick(ScoringOptions, locals()))
     return rows_to_columns(*image_rows(image, request, "image_scores"))
 
 
@@ -161,14 +161,13 @@ def image_scores_dir(
         >>> image_scores_dir("photos/", ["joy", "anger"])  # doctest: +SKIP
         {'image_id': ['a.jpg', 'b.png'], 'joy': [0.7, 0.4], 'anger': [0.3, 0.6]}
     """
-    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              device, progress, face_workers)
+    check_flag("recursive", recursive)
+    request = scoring_request(classes, pick(ScoringOptions, locals()))
     return rows_to_columns(*dir_rows(dir, pattern, recursive, request, "image_scores_dir"))
 
 
 def dir_rows(dir, pattern, recursive, request: ScoringRequest, function_name: str):
     """``image_scores_dir`` before the shaping: (rows, request, leading columns); ``embed_dir`` shares it."""
-    check_flag("recursive", recursive)
     paths = list_image_files(dir, pattern, recursive)
     ids = [os.path.relpath(p, dir) if recursive else os.path.basename(p) for p in paths]
     if not paths:
@@ -251,44 +250,49 @@ def video_scores(
         ...              person_names=["therapist", "client"])  # doctest: +SKIP
         {'frame': [0, 0, 15, ...], 'time': [...], 'person': ['therapist', 'client', ...], 'face': [0, 1, ...], ...}
     """
-    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              device, progress, face_workers)
+    video_call = VideoCall.of(locals())
     persons = check_person_options(face_selection, persons, person_names)
-    if face_selection == "all":  # each face's appearance, for following people
-        request = replace(request, plan=replace(request.plan, appearance=True))
-    columns = rows_to_columns(*video_rows(video, request, "video_scores", nframes, start, end, uniform, ffreq,
-                                          save_video, save_frames, save_dir, video_name, timestamps, persons))
-    return name_person_column(columns, person_names)
+    request = scoring_request(classes, pick(ScoringOptions, locals()), video=True)
+    return name_person_column(rows_to_columns(*video_rows(video, request, "video_scores", video_call, persons)),
+                              person_names)
 
 
-def video_rows(video, request: ScoringRequest, function_name: str, nframes, start, end, uniform, ffreq, save_video,
-               save_frames, save_dir, video_name, timestamps, persons=None):
+@dataclass(frozen=True)
+class VideoCall:
+    """A video call's own arguments besides the scoring options, checked: which frames, what is saved, timestamps."""
+
+    sampling: FrameSampling
+    saving: SavedFiles
+    timestamps: bool
+
+    @classmethod
+    def of(cls, arguments: Dict[str, object]) -> "VideoCall":
+        """From a public function's ``locals()``: ``video_scores``, ``embed_video``, ``vad_scores``."""
+        check_text("video", arguments["video"], "a video file path or an http(s) URL")
+        return cls(pick(FrameSampling, arguments), pick(SavedFiles, arguments),
+                   check_flag("timestamps", arguments["timestamps"]))
+
+
+def video_rows(video, request: ScoringRequest, function_name: str, call: VideoCall, persons=None):
     """``video_scores`` before the shaping: (rows, request, leading columns); ``embed_video`` shares it."""
-    explicit_nframes = nframes is not DEFAULT_NFRAMES
-    nframes, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start, end, ffreq)
-    for name, flag in (("uniform", uniform), ("save_video", save_video), ("save_frames", save_frames),
-                       ("timestamps", timestamps)):
-        check_flag(name, flag)
-    check_video_name(video_name)
-    check_text("save_dir", save_dir, "a folder path")
-    check_text("video", video, "a video file path or an http(s) URL")
-    if save_frames:
-        check_frame_folder(save_dir, video_name, nframes or DEFAULT_NFRAMES)
-    source = (downloaded_video(video, save_dir, video_name, keep=save_video) if is_url(video)
+    saving = call.saving
+    if saving.save_frames:
+        check_frame_folder(saving.save_dir, saving.video_name, call.sampling.requested)
+    source = (downloaded_video(video, saving.save_dir, saving.video_name, keep=saving.save_video) if is_url(video)
               else contextlib.nullcontext(video))
     with source as path:
         capture, total, fps = open_video(path)  # checks a local file: missing, folder, empty
         try:
-            indices = choose_frames(path, total, fps, nframes, start, end, uniform, ffreq)
-            return _score_video(capture, indices, fps, request, save_frames, save_dir, video_name,
-                                timestamps, nframes if explicit_nframes else len(indices), function_name, persons)
+            indices = choose_frames(path, total, fps, call.sampling)
+            return _score_video(capture, indices, fps, request, call, function_name, persons)
         finally:
             capture.release()
 
 
-def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, save_dir, video_name, timestamps,
-                 nframes, function_name: str, persons=None):
-    saver = FrameSaver(save_dir, video_name) if save_frames else None
+def _score_video(capture, indices, fps, request: ScoringRequest, call: VideoCall, function_name: str, persons=None):
+    saving = call.saving
+    saver = FrameSaver(saving.save_dir, saving.video_name) if saving.save_frames else None
+    nframes = call.sampling.nframes or len(indices)
     undecoded: List[int] = []
 
     def frames():
@@ -317,6 +321,6 @@ def _score_video(capture, indices, fps, request: ScoringRequest, save_frames, sa
     if follower is not None:
         rows = with_persons(rows, follower.finish(), persons)
     leading: Dict[str, Callable[[object], object]] = {}
-    if timestamps or request.plan.face_selection == "all":
+    if call.timestamps or request.plan.face_selection == "all":
         leading = time_columns(indices.__getitem__, fps)
     return rows, request, leading

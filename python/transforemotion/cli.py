@@ -31,11 +31,13 @@ from typing import Dict, List, Optional, Sequence
 
 from . import api, corpus, embeddings_api
 from .core.checks import is_missing
+from .core.options import flag_values
 from .core.errors import ArgumentError, InputError, TransforemotionError
 from .core.files import check_output_path
 from .core.output import write_evaluation, write_output
 from .core.messages import InputsFailedWarning, TransforemotionWarning, caller
-from .media import list_image_files
+from .engine import ScoringOptions
+from .media import FrameSampling, SavedFiles, list_image_files
 from .models import list_vision_models
 
 from .cli_parser import build_parser  # noqa: E402 (the parser is built there)
@@ -64,44 +66,25 @@ def _person_names(pairs: Optional[List[str]]):
 
 def run_embed(args) -> None:
     """Embed the pictures and write the Parquet file; image files keep their path in an `image` column."""
-    kwargs = dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
-                  face_boxes=args.face_boxes, batch_size=args.batch_size, device=args.device,
-                  progress=False if args.quiet else None, face_workers=args.face_workers)
     if args.kind == "video":
-        sampling = {} if args.nframes is None else {"nframes": args.nframes}
-        emb = embeddings_api.embed_video(args.path, ffreq=args.ffreq, uniform=args.uniform, start=args.start,
-                                         end=args.end, timestamps=True, **sampling, **kwargs)
+        emb = embeddings_api.embed_video(args.path, timestamps=True,
+                                         **flag_values(args, FrameSampling, ScoringOptions))
     else:
         files = _image_files(args)
-        emb = embeddings_api.embed_images(files, **kwargs)
+        emb = embeddings_api.embed_images(files, **flag_values(args, ScoringOptions))
         if "image" not in emb.rows:
             emb = embeddings_api.Embeddings({"image": files, **emb.rows}, emb.vectors, emb.model)
     embeddings_api.save_embeddings(emb, args.output, args.precision)
 
 
 def run_rescore(args) -> Dict[str, list]:
-    kwargs = dict(model=args.model, local_model_path=args.local_model_path, device=args.device)
+    options = flag_values(args, ScoringOptions)
     if os.path.isdir(args.path):
-        return corpus.rescore_corpus(args.path, args.classes, _templates(args), into=args.into,
-                                     overwrite=args.overwrite, progress=False if args.quiet else None, **kwargs)
+        return corpus.rescore_corpus(args.path, args.classes, into=args.into, overwrite=args.overwrite, **options)
     if args.into is not None:
         raise ArgumentError(f"--into writes a corpus folder; it is for a corpus folder, and {args.path} is a file.")
-    return embeddings_api.rescore(embeddings_api.load_embeddings(args.path), args.classes, _templates(args), **kwargs)
-
-
-def _templates(args):
-    if args.templates is None:
-        return None
-    return args.templates[0] if len(args.templates) == 1 else args.templates
-
-
-def _scoring_kwargs(args) -> dict:
-    kwargs = dict(face_selection=args.face_selection, model=args.model, local_model_path=args.local_model_path,
-                  templates=_templates(args), batch_size=args.batch_size, device=args.device,
-                  progress=False if args.quiet else None, face_workers=args.face_workers)
-    if hasattr(args, "face_boxes"):  # not for evaluate, which scores one face per image
-        kwargs["face_boxes"] = args.face_boxes
-    return kwargs
+    options.pop("progress")
+    return embeddings_api.rescore(embeddings_api.load_embeddings(args.path), args.classes, **options)
 
 
 def _image_files(args) -> List[str]:
@@ -120,29 +103,23 @@ def run_image(args) -> Dict[str, list]:
     """Score every PATH; a folder contributes its matching files, by name. Unreadable files get NA rows."""
     files = _image_files(args)
     # A list, even of one file, so that an unreadable file is a row of NA and a warning, not the end of the run.
-    scores = api.image_scores(files, args.classes, **_scoring_kwargs(args))
+    scores = api.image_scores(files, args.classes, **flag_values(args, ScoringOptions))
     return scores if "image" in scores else {"image": files, **scores}
 
 
 def run_video(args) -> Dict[str, list]:
-    kwargs = {} if args.nframes is None else {"nframes": args.nframes}
-    return api.video_scores(
-        args.path, args.classes, start=args.start, end=args.end, uniform=args.uniform, ffreq=args.ffreq,
-        save_video=args.save_video, save_frames=args.save_frames, save_dir=args.save_dir,
-        video_name=args.video_name, timestamps=args.timestamps, persons=args.persons,
-        person_names=_person_names(args.person_names), **kwargs, **_scoring_kwargs(args),
-    )
+    return api.video_scores(args.path, args.classes, timestamps=args.timestamps, persons=args.persons,
+                            person_names=_person_names(args.person_names),
+                            **flag_values(args, FrameSampling, SavedFiles, ScoringOptions))
 
 
 def run_corpus(args) -> Dict[str, list]:
     """Score the corpus into --output-dir (skipping what is finished), then return all its scores."""
-    kwargs = {} if args.nframes is None else {"nframes": args.nframes}
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
-    kwargs.update(engine=args.engine, ffreq=args.ffreq, uniform=args.uniform, start=args.start, end=args.end,
-                  recursive=args.recursive, unit_size=args.unit_size, overwrite=args.overwrite, address=args.address,
-                  workers=args.workers, gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
-                  persons=args.persons, keep_embeddings=args.keep_embeddings,
-                  embedding_precision=args.embedding_precision, **_scoring_kwargs(args))
+    kwargs = dict(engine=args.engine, recursive=args.recursive, unit_size=args.unit_size, overwrite=args.overwrite,
+                  address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                  cpus_per_worker=args.cpus_per_worker, persons=args.persons, keep_embeddings=args.keep_embeddings,
+                  embedding_precision=args.embedding_precision, **flag_values(args, FrameSampling, ScoringOptions))
     if args.vad:
         from .vad import vad_corpus
 
@@ -178,10 +155,7 @@ def run_vad(args) -> Dict[str, list]:
     from .vad import detect_input_type, vad_scores
 
     kwargs = dict(dimensions=args.dimensions, label_type=args.label_type,
-                  custom_labels=_custom_labels(args.custom_labels), start=args.start, end=args.end,
-                  uniform=args.uniform, ffreq=args.ffreq, **_scoring_kwargs(args))
-    if args.nframes is not None:
-        kwargs["nframes"] = args.nframes
+                  custom_labels=_custom_labels(args.custom_labels), **flag_values(args, FrameSampling, ScoringOptions))
     for name, given in (("persons", args.persons), ("person_names", _person_names(args.person_names))):
         if given is not None:  # video options: given for images, vad_scores says they do not apply
             kwargs[name] = given
@@ -234,7 +208,7 @@ def run_evaluate(args) -> dict:
     from .evaluation import evaluate_dir
 
     result = evaluate_dir(args.path, classes=args.classes, label_map=_label_map(args.label_map),
-                          pattern=args.pattern, **_scoring_kwargs(args))
+                          pattern=args.pattern, **flag_values(args, ScoringOptions))
     if args.scores_out is not None:
         write_output(result["scores"], "csv", args.scores_out)
     return result["evaluation"]

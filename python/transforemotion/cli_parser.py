@@ -9,8 +9,10 @@ import argparse
 from typing import Sequence
 
 from . import __version__, api, corpus
+from .core.options import add_flags
+from .engine import ScoringOptions
 from .faces import FACE_SELECTIONS
-from .models import TEMPLATE_SETS
+from .media import FrameSampling, SavedFiles
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -32,35 +34,27 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
                          face_selections: Sequence[str] = FACE_SELECTIONS, face_boxes: bool = True,
-                         formats: Sequence[str] = ("csv", "json"), classes: bool = True) -> None:
+                         formats: Sequence[str] = ("csv", "json"), classes: bool = True,
+                         templates: bool = True) -> None:
+    """The scoring options' flags, built from :class:`ScoringOptions`' fields, then --format and --output."""
     if classes:
         parser.add_argument("--classes", nargs="+", required=classes_required, metavar="LABEL",
                             help="two or more labels, e.g. --classes joy anger 'deep sadness'")
-    parser.add_argument("--face-selection", default="largest", choices=face_selections,
-                        help="which face to score: the largest, the leftmost or rightmost, every face (one row each), "
-                             "or none (the whole picture)")
-    if face_boxes:
-        parser.add_argument("--face-boxes", action="store_true",
-                            help="add the scored face's box (x, y, width, height) and the detector's confidence")
-    parser.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
-                        help="phrase each label with these templates (one {} where the label goes; their embeddings "
-                             f"are averaged) or a built-in set: {', '.join(TEMPLATE_SETS)}; default: labels as given")
-    parser.add_argument("--model", default="oai-base", help="registered name (see `transforemotion models`), "
-                                                             "Hugging Face id, or model folder")
-    parser.add_argument("--local-model-path", default=None, metavar="FOLDER",
-                        help="model folder on disk; nothing is downloaded")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="N",
-                        help="faces per forward pass (default: 32, or TRANSFOREMOTION_BATCH_SIZE)")
-    parser.add_argument("--device", default=None,
-                        help="cpu, cuda, cuda:1 or mps (default: the first of CUDA, MPS and CPU that exists)")
-    parser.add_argument("--face-workers", type=int, default=None, metavar="N",
-                        help="threads that find faces while the model embeds (default: automatic, or "
-                             "TRANSFOREMOTION_FACE_WORKERS)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    skip = [name for name, keep in (("face_boxes", face_boxes), ("templates", templates)) if not keep]
+    add_flags(parser, ScoringOptions, skip=skip, changes={"face_selection": {"choices": face_selections}})
     _add_output_options(parser, formats)
 
 
+def _add_video_options(parser: argparse.ArgumentParser, saving: bool = True, prefix: str = "") -> None:
+    """Which frames (:class:`FrameSampling`) and, where a command saves files, what (:class:`SavedFiles`)."""
+    add_flags(parser, FrameSampling, prefix=prefix)
+    if saving:
+        add_flags(parser, SavedFiles)
+
+
 def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = ("csv", "json")) -> None:
+    if not formats:  # the command writes a file of its own kind
+        return
     parser.add_argument("--format", default=formats[0], choices=formats,
                         help="output format" + (" (text: a readable report; json: every measure)"
                                                 if "text" in formats else ""))
@@ -95,19 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     video = commands.add_parser("video", help="score sampled frames of a video file or URL",
                                 formatter_class=_Formatter)
     video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
-    video.add_argument("--nframes", type=int, default=None, metavar="N",
-                       help="how many frames to score (default: up to 100, as many as the video has room for; "
-                            "an N the video cannot supply is an error)")
-    video.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
-    video.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
-    video.add_argument("--start", type=float, default=0, metavar="SECONDS", help="score from here")
-    video.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="score up to here; -1: the end")
-    video.add_argument("--save-video", action="store_true", help="keep a downloaded video in --save-dir")
-    video.add_argument("--save-frames", action="store_true",
-                       help="write the sampled frames as NAME-frame-I.jpg in --save-dir")
-    video.add_argument("--save-dir", default="temp/", metavar="FOLDER",
-                       help="the only folder anything is written to (made only when something is written)")
-    video.add_argument("--video-name", default="temp", metavar="NAME", help="base name of saved files")
+    _add_video_options(video)
     _add_person_options(video)
     video.add_argument("--timestamps", dest="timestamps", action="store_true", default=True,
                        help="add the frame and time columns first (on by default here, unlike in Python and R)")
@@ -163,12 +145,7 @@ def _add_corpus_command(commands) -> None:
                           "as for the other commands")
     sub.add_argument("--engine", default="local", choices=corpus.ENGINES,
                      help="score in this process, or on a Ray cluster")
-    sub.add_argument("--nframes", type=int, default=None, metavar="N",
-                     help="frames per video (default: up to 100, as many as each video has room for)")
-    sub.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
-    sub.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
-    sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="score each video from here")
-    sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="score up to here; -1: the end")
+    _add_video_options(sub, saving=False, prefix="each video: ")
     sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of a folder")
     sub.add_argument("--unit-size", type=int, default=corpus.DEFAULT_UNIT_SIZE, metavar="N",
                      help="sampled frames per video segment and images per batch: the unit of work saved at once")
@@ -204,23 +181,9 @@ def _add_embedding_commands(commands) -> None:
     image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
     video = kinds.add_parser("video", help="sampled frames of a video file or URL", formatter_class=_Formatter)
     video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
-    video.add_argument("--nframes", type=int, default=None, metavar="N",
-                       help="how many frames (default: up to 100, as many as the video has room for)")
-    video.add_argument("--ffreq", type=int, default=15, metavar="N", help="take every N-th frame")
-    video.add_argument("--uniform", action="store_true", help="spread the frames evenly instead of every --ffreq")
-    video.add_argument("--start", type=float, default=0, metavar="SECONDS", help="from here")
-    video.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="up to here; -1: the end")
+    _add_video_options(video, saving=False)
     for sub in (image, video):
-        sub.add_argument("--face-selection", default="largest", choices=FACE_SELECTIONS,
-                         help="which face: the largest, the leftmost or rightmost, every face, or none (whole picture)")
-        sub.add_argument("--face-boxes", action="store_true", help="add the face's box and the detector's confidence")
-        sub.add_argument("--model", default="oai-base", help="registered name, Hugging Face id, or model folder")
-        sub.add_argument("--local-model-path", default=None, metavar="FOLDER", help="model folder; nothing downloaded")
-        sub.add_argument("--batch-size", type=int, default=None, metavar="N", help="faces per forward pass")
-        sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
-        sub.add_argument("--face-workers", type=int, default=None, metavar="N",
-                         help="threads that find faces (default: automatic)")
-        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        _add_scoring_options(sub, classes=False, templates=False, formats=())
         sub.add_argument("--precision", default="float32", choices=("float32", "float16"),
                          help="number type in the file (float16: half the size, scores move by about 1e-4)")
         sub.add_argument("--output", "-o", required=True, metavar="FILE", help="the Parquet file to write")
@@ -231,16 +194,13 @@ def _add_embedding_commands(commands) -> None:
              "--keep-embeddings; no picture is read")
     rescore.add_argument("path", metavar="PATH", help="an embeddings file, or a corpus folder")
     rescore.add_argument("--classes", nargs="+", required=True, metavar="LABEL", help="two or more labels")
-    rescore.add_argument("--templates", nargs="+", default=None, metavar="TEMPLATE",
-                         help=f"phrase each label with these templates (one {{}}) or a set: {', '.join(TEMPLATE_SETS)}")
-    rescore.add_argument("--model", default=None,
-                         help="the model that made the embeddings, if it moved (default: the one recorded)")
-    rescore.add_argument("--local-model-path", default=None, metavar="FOLDER", help="that model's folder")
-    rescore.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or mps")
+    add_flags(rescore, ScoringOptions, only=("templates", "model", "local_model_path", "device"),
+              changes={"model": {"default": None, "help": "the model that made the embeddings, if it moved "
+                                                          "(default: the one recorded)"}})
     rescore.add_argument("--into", default=None, metavar="FOLDER",
                          help="corpus only: also write the scores there as a corpus folder (resumable)")
     rescore.add_argument("--overwrite", action="store_true", help="with --into: replace what is there")
-    rescore.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_flags(rescore, ScoringOptions, only=("progress",))
     _add_output_options(rescore)
 
 
@@ -268,11 +228,6 @@ def _add_vad_command(commands) -> None:
     sub.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
                      help="regular expression for the file names taken from folders (ignoring case)")
     sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
-    sub.add_argument("--nframes", type=int, default=None, metavar="N",
-                     help="video: how many frames (default: up to 100, as many as the video has room for)")
-    sub.add_argument("--ffreq", type=int, default=15, metavar="N", help="video: take every N-th frame")
-    sub.add_argument("--uniform", action="store_true", help="video: spread the frames evenly instead")
-    sub.add_argument("--start", type=float, default=0, metavar="SECONDS", help="video: score from here")
-    sub.add_argument("--end", type=float, default=-1, metavar="SECONDS", help="video: up to here; -1: the end")
+    _add_video_options(sub, saving=False, prefix="video: ")
     _add_person_options(sub)
     _add_scoring_options(sub, classes=False)

@@ -12,13 +12,13 @@ work is done by the engine (the same path as scoring) and
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from typing import Dict, Optional, Sequence, Union
 
-from .api import dir_rows, image_rows, video_rows
+from .api import VideoCall, dir_rows, image_rows, video_rows
+from .core.checks import check_flag
+from .core.options import pick
 from .embeddings import Embeddings, embeddings_from_rows, read_embeddings, rescore_embeddings, write_embeddings
-from .engine import embedding_request
+from .engine import ScoringOptions, embedding_request
 from .media import DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES
 
 __all__ = ["Embeddings", "embed_images", "embed_dir", "embed_video", "rescore", "save_embeddings", "load_embeddings"]
@@ -57,8 +57,7 @@ def embed_images(
         >>> emb = embed_images(["a.jpg", "b.jpg"])  # doctest: +SKIP
         >>> rescore(emb, ["joy", "anger"]) == image_scores(["a.jpg", "b.jpg"], ["joy", "anger"])  # doctest: +SKIP
     """
-    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress,
-                                face_workers)
+    request = embedding_request(pick(ScoringOptions, locals()))
     return _embeddings(image_rows(image, request, "embed_images"))
 
 
@@ -80,8 +79,8 @@ def embed_dir(
     Args: as in ``image_scores_dir``, without ``classes`` and ``templates``
     (those are the labels' side: give them to :func:`rescore`).
     """
-    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress,
-                                face_workers)
+    check_flag("recursive", recursive)
+    request = embedding_request(pick(ScoringOptions, locals()))
     return _embeddings(dir_rows(dir, pattern, recursive, request, "embed_dir"))
 
 
@@ -116,12 +115,10 @@ def embed_video(
         >>> rescore(emb, ["joy", "anger"])  # doctest: +SKIP
         {'frame': [0, 5, 10, ...], 'time': [0.0, 0.2, 0.4, ...], 'joy': [...], 'anger': [...]}
     """
-    request = embedding_request(face_selection, model, local_model_path, face_boxes, batch_size, device, progress,
-                                face_workers)
-    if face_selection == "all":  # people followed through the video, as video_scores does: `person` rides along
-        request = replace(request, plan=replace(request.plan, appearance=True))
-    return _embeddings(video_rows(video, request, "embed_video", nframes, start, end, uniform, ffreq, save_video,
-                                  save_frames, save_dir, video_name, timestamps))
+    video_call = VideoCall.of(locals())
+    # With face_selection="all" people are followed through the video, as video_scores does: `person` rides along.
+    request = embedding_request(pick(ScoringOptions, locals()), video=True)
+    return _embeddings(video_rows(video, request, "embed_video", video_call))
 
 
 def rescore(

@@ -130,27 +130,54 @@ check_dir <- function(x, name) {
   x
 }
 
-check_model <- function(model, local_model_path) {
-  check_string(model, "model")
-  if (!is.null(local_model_path)) local_model_path <- check_dir(local_model_path, "local_model_path")
-  list(model = model, local_model_path = local_model_path)
+# The options shared by many functions, one line each: the R-level check of each (type, length, NA; Python
+# owns the allowed values and the rules). The names are those of Python's option objects (ScoringOptions,
+# FrameSampling, SavedFiles), which test-drift.R compares. A function takes the options it has from its own
+# formals: `scoring_options()`, `sampling_options()` and `saving_options()` read them from the caller's frame, so
+# a new shared option is one line here and one formal in each function that takes it.
+option_checks <- list(
+  scoring = list(
+    face_selection = check_string,
+    model = check_string,
+    local_model_path = function(x, name) if (is.null(x)) NULL else check_dir(x, name),
+    face_boxes = check_bool,
+    templates = function(x, name) check_templates(x),
+    batch_size = as_optional_whole,
+    device = check_optional_string,
+    progress = check_optional_bool,
+    face_workers = as_optional_whole
+  ),
+  sampling = list(
+    nframes = as_whole,
+    start = check_number,
+    end = check_number,
+    uniform = check_bool,
+    ffreq = as_whole
+  ),
+  saving = list(
+    save_video = check_bool,
+    save_frames = check_bool,
+    save_dir = function(x, name) path.expand(check_string(x, name)),
+    video_name = check_string
+  )
+)
+
+# The options of one group that the calling function has, checked and named, ready for py_call().
+# `nframes` left out (missing) goes as NULL: Python then scores a short video on the frames it has room for,
+# where an explicit 100 must be met.
+options_of <- function(group, env) {
+  checks <- option_checks[[group]]
+  present <- names(checks)[names(checks) %in% ls(env, all.names = TRUE)]
+  values <- lapply(present, function(name) {
+    if (name == "nframes" && eval(call("missing", as.name(name)), env)) return(NULL)
+    checks[[name]](get(name, envir = env), name)
+  })
+  stats::setNames(values, present)
 }
 
-# The options every scoring function shares, checked and ready for py_call().
-scoring_options <- function(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                            device, progress, face_workers = NULL) {
-  m <- check_model(model, local_model_path)
-  list(
-    face_selection = check_string(face_selection, "face_selection"),
-    model = m$model, local_model_path = m$local_model_path,
-    face_boxes = check_bool(face_boxes, "face_boxes"),
-    templates = check_templates(templates),
-    batch_size = as_optional_whole(batch_size, "batch_size"),
-    device = check_optional_string(device, "device"),
-    progress = check_optional_bool(progress, "progress"),
-    face_workers = as_optional_whole(face_workers, "face_workers")
-  )
-}
+scoring_options <- function(env = parent.frame()) options_of("scoring", env)
+sampling_options <- function(env = parent.frame()) options_of("sampling", env)
+saving_options <- function(env = parent.frame()) options_of("saving", env)
 
 # `person_names`: NULL; a character vector (the first name for person 0, ...); or names for chosen ids, as
 # a named character vector or list, c(`0` = "host", `2` = "guest"), sent to Python as a dict of whole numbers.

@@ -106,17 +106,12 @@ corpus_scores <- function(inputs, classes, output_dir, engine = "local", nframes
                           keep_embeddings = FALSE, embedding_precision = "float32",
                           batch_size = NULL, device = NULL, progress = NULL, address = NULL,
                           workers = NULL, gpus_per_worker = NULL, cpus_per_worker = 1, persons = NULL, face_workers = NULL) {
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress, face_workers = face_workers)
-  # Left out, nframes keeps Python's default: a short video is scored on the frames it has room for.
-  nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
+  options <- c(sampling_options(), scoring_options())
   result <- do.call(py_call, c(list(
     "score_corpus",
     inputs = check_inputs(inputs), classes = check_classes(classes),
     output_dir = path.expand(check_string(output_dir, "output_dir")),
-    engine = check_string(engine, "engine"), nframes = nframes,
-    start = check_number(start, "start"), end = check_number(end, "end"),
-    uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
+    engine = check_string(engine, "engine"),
     recursive = check_bool(recursive, "recursive"), unit_size = as_whole(unit_size, "unit_size"),
     overwrite = check_bool(overwrite, "overwrite"), keep_embeddings = check_bool(keep_embeddings, "keep_embeddings"),
     embedding_precision = check_string(embedding_precision, "embedding_precision"),

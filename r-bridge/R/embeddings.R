@@ -81,8 +81,7 @@ py_embeddings <- function(x) {
 embed_images <- function(image, face_selection = "largest", model = "oai-base", local_model_path = NULL,
                          face_boxes = FALSE, batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   image <- check_input_paths(image, "image", "image")
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, NULL, batch_size, device,
-                             progress, face_workers = face_workers)
+  options <- scoring_options()
   image <- if (length(image) == 1) image else as.list(image)
   as_embeddings(do.call(py_call, c(list("embed_images", image = image), options)))
 }
@@ -95,8 +94,7 @@ embed_dir <- function(dir, face_selection = "largest", pattern = image_pattern()
   dir <- check_dir(dir, "dir")
   check_string(pattern, "pattern")
   check_bool(recursive, "recursive")
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, NULL, batch_size, device,
-                             progress, face_workers = face_workers)
+  options <- scoring_options()
   as_embeddings(do.call(py_call, c(list("embed_dir", dir = dir, pattern = pattern, recursive = recursive),
                                    options)))
 }
@@ -109,19 +107,9 @@ embed_video <- function(video, nframes = 100, face_selection = "largest", start 
                         face_boxes = FALSE, batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   if (length(video) != 1) arg_error("`video` must be one path or URL; to embed several videos, call embed_video() for each.")
   video <- check_input_paths(video, "video", "video")
-  nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, NULL, batch_size, device,
-                             progress, face_workers = face_workers)
+  options <- c(sampling_options(), saving_options(), scoring_options())
   check_bool(timestamps, "timestamps")
-  result <- as_embeddings(do.call(py_call, c(list(
-    "embed_video",
-    video = video, nframes = nframes,
-    start = check_number(start, "start"), end = check_number(end, "end"),
-    uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
-    save_video = check_bool(save_video, "save_video"), save_frames = check_bool(save_frames, "save_frames"),
-    save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name"),
-    timestamps = TRUE
-  ), options)))
+  result <- as_embeddings(do.call(py_call, c(list("embed_video", video = video, timestamps = TRUE), options)))
   # As video_scores(): frame and time always kept for plot(), columns only when asked for.
   result$frame <- result$rows$frame
   result$time <- as.numeric(result$rows$time)

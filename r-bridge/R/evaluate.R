@@ -200,9 +200,7 @@ evaluate_dir <- function(dir, classes = NULL, label_map = NULL, templates = NULL
   if (!is.null(classes)) classes <- check_classes(classes)
   label_map <- check_label_map(label_map)
   check_string(pattern, "pattern")
-  options <- scoring_options(face_selection, model, local_model_path, FALSE, templates, batch_size, device,
-                             progress, face_workers = face_workers)
-  options$face_boxes <- NULL # evaluate_dir scores one face per image
+  options <- scoring_options()
   result <- do.call(py_call, c(list("evaluate_dir", dir = dir, classes = classes, label_map = label_map,
                                     pattern = pattern), options))
   evaluation <- as_evaluation(result$evaluation)

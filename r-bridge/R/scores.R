@@ -69,8 +69,7 @@ image_scores <- function(image, classes, face_selection = "largest", model = "oa
                          batch_size = NULL, device = NULL, progress = NULL, face_workers = NULL) {
   image <- check_input_paths(image, "image", "image")
   labels <- check_classes(classes)
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress, face_workers = face_workers)
+  options <- scoring_options()
   # One path is one image, as in Python (an unreadable one is an error); several are a batch (an unreadable
   # one gets a row of NA and a warning, and the others are scored).
   image <- if (length(image) == 1) image else as.list(image)
@@ -112,8 +111,7 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
   labels <- check_classes(classes)
   check_string(pattern, "pattern")
   check_bool(recursive, "recursive")
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress, face_workers = face_workers)
+  options <- scoring_options()
   result <- do.call(py_call, c(list("image_scores_dir", dir = dir, classes = labels, pattern = pattern,
                                     recursive = recursive), options))
   as_scores_frame(result, required = c("image_id", classes))
@@ -206,19 +204,11 @@ video_scores <- function(video, classes, nframes = 100, face_selection = "larges
   if (length(video) != 1) arg_error("`video` must be one path or URL; to score several videos, call video_scores() for each.")
   video <- check_input_paths(video, "video", "video")
   labels <- check_classes(classes)
-  # Left out, Python scores a short clip on the frames it has; given, it must be met.
-  nframes <- if (missing(nframes)) NULL else as_whole(nframes, "nframes")
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress, face_workers = face_workers)
+  options <- c(sampling_options(), saving_options(), scoring_options())
   check_bool(timestamps, "timestamps")
   result <- do.call(py_call, c(list(
     "video_scores",
-    video = video, classes = labels, nframes = nframes,
-    start = check_number(start, "start"), end = check_number(end, "end"),
-    uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
-    save_video = check_bool(save_video, "save_video"), save_frames = check_bool(save_frames, "save_frames"),
-    save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name"),
-    timestamps = TRUE, persons = as_optional_whole(persons, "persons"),
+    video = video, classes = labels, timestamps = TRUE, persons = as_optional_whole(persons, "persons"),
     person_names = check_person_names(person_names)
   ), options))
   scores <- as_scores_frame(result, required = c("frame", "time", classes))

@@ -107,8 +107,7 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
               "unusual extension, say so with input_type = \"image\" or input_type = \"video\".")
   }
   input <- check_input_paths(unlist(input), "input", "file")
-  options <- scoring_options(face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                             device, progress, face_workers = face_workers)
+  options <- c(sampling_options(), saving_options(), scoring_options())
   video <- input_type == "video"
   check_bool(timestamps, "timestamps")
   result <- do.call(py_call, c(list(
@@ -116,14 +115,8 @@ vad_scores <- function(input, input_type = "auto", dimensions = c("valence", "ar
     input = if (length(input) == 1) input else as.list(input), input_type = input_type,
     dimensions = as.list(dimensions), label_type = label_type, custom_labels = custom_labels,
     pattern = check_string(pattern, "pattern"), recursive = check_bool(recursive, "recursive"),
-    # Left out, Python scores a short clip on the frames it has; given, it must be met (or is refused for images).
-    nframes = if (missing(nframes)) NULL else as_whole(nframes, "nframes"),
-    start = check_number(start, "start"), end = check_number(end, "end"),
-    uniform = check_bool(uniform, "uniform"), ffreq = as_whole(ffreq, "ffreq"),
     # For a video the times are always fetched, to keep them as attributes for plot().
     timestamps = if (video) TRUE else timestamps,
-    save_video = check_bool(save_video, "save_video"), save_frames = check_bool(save_frames, "save_frames"),
-    save_dir = path.expand(check_string(save_dir, "save_dir")), video_name = check_string(video_name, "video_name"),
     persons = as_optional_whole(persons, "persons"), person_names = check_person_names(person_names)
   ), options))
   scores <- as_scores_frame(result, required = c(if (video) c("frame", "time"), dimensions))

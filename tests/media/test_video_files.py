@@ -14,6 +14,7 @@ import pytest
 
 import transforemotion as te
 from transforemotion import media as video
+from transforemotion.media import FrameSampling
 
 import local_http
 from conftest import claim_frames, moving_face_frames, write_video
@@ -105,35 +106,35 @@ def lying_video(tmp_path_factory, face):
 
 def test_a_lying_header_with_a_huge_uniform_request_is_refused_with_the_real_count(lying_video):
     with pytest.raises(ValueError, match=r"1000000000 frames, but only 60 can be decoded.*nframes=1000000"):
-        video.choose_frames(lying_video, 10**9, 25.0, nframes=10**6, uniform=True)
+        video.choose_frames(lying_video, 10**9, 25.0, FrameSampling(nframes=10**6, uniform=True))
 
 
 def test_a_lying_header_with_uniform_spreads_over_the_real_frames(lying_video):
     with pytest.warns(te.TransforemotionWarning, match="only 60 can be decoded") as caught:
-        indices = video.choose_frames(lying_video, 10**9, 25.0, nframes=6, uniform=True)
+        indices = video.choose_frames(lying_video, 10**9, 25.0, FrameSampling(nframes=6, uniform=True))
     assert indices == [0, 10, 20, 30, 40, 50]
     assert len(caught) == 1
 
 
 def test_a_lying_header_with_the_default_nframes_scores_what_fits_with_one_warning(lying_video):
     with pytest.warns(te.TransforemotionWarning, match=r"only 60 can be decoded.*the 4 frames") as caught:
-        indices = video.choose_frames(lying_video, 10**9, 25.0, nframes=None, ffreq=15)
+        indices = video.choose_frames(lying_video, 10**9, 25.0, FrameSampling(nframes=None, ffreq=15))
     assert indices == [0, 15, 30, 45]
     assert len(caught) == 1
 
 
 def test_a_lying_header_with_explicit_nframes_every_ffreq(lying_video):
     # At most as many rows as real frames: transforEmotion's indices, the missing ones read as NaN.
-    assert video.choose_frames(lying_video, 10**9, 25.0, nframes=40, ffreq=2) == list(range(0, 80, 2))
+    assert video.choose_frames(lying_video, 10**9, 25.0, FrameSampling(nframes=40, ffreq=2)) == list(range(0, 80, 2))
     # More than the file holds: still transforEmotion's indices (the rule for truncated files, in the README).
-    assert video.choose_frames(lying_video, 10**9, 25.0, nframes=61, ffreq=2) == list(range(0, 122, 2))
+    assert video.choose_frames(lying_video, 10**9, 25.0, FrameSampling(nframes=61, ffreq=2)) == list(range(0, 122, 2))
     with pytest.raises(ValueError, match=r"start \(10 s\) is past the last of them"):
-        video.choose_frames(lying_video, 10**9, 25.0, nframes=3, start=10, ffreq=2)
+        video.choose_frames(lying_video, 10**9, 25.0, FrameSampling(nframes=3, start=10, ffreq=2))
 
 
 def test_a_sound_file_keeps_its_indices_without_a_warning(face_video):
-    assert video.choose_frames(face_video, 60, 25.0, nframes=4, ffreq=10) == [0, 10, 20, 30]
-    assert video.choose_frames(face_video, 60, 25.0, nframes=60, uniform=True) == list(range(60))
+    assert video.choose_frames(face_video, 60, 25.0, FrameSampling(nframes=4, ffreq=10)) == [0, 10, 20, 30]
+    assert video.choose_frames(face_video, 60, 25.0, FrameSampling(nframes=60, uniform=True)) == list(range(60))
 
 
 def test_a_truncated_file_keeps_transforemotions_indices(face, tmp_path):
@@ -142,7 +143,7 @@ def test_a_truncated_file_keeps_transforemotions_indices(face, tmp_path):
         data = fh.read()
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[: len(data) // 2])
-    assert video.choose_frames(str(cut), 40, 25.0, nframes=8, ffreq=5) == [0, 5, 10, 15, 20, 25, 30, 35]
+    assert video.choose_frames(str(cut), 40, 25.0, FrameSampling(nframes=8, ffreq=5)) == [0, 5, 10, 15, 20, 25, 30, 35]
 
 
 # --- downloads -------------------------------------------------------------------------

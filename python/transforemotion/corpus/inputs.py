@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -28,8 +28,8 @@ import cv2
 from ..core.checks import check_seconds, is_missing
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, value, warn
-from ..media import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, choose_frames, extension_pattern, is_url, list_image_files,
-                     open_video)
+from ..media import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSampling, choose_frames, extension_pattern, is_url,
+                     list_image_files, open_video)
 
 __all__ = ["Source", "Unit", "read_sources", "plan_units", "MANIFEST_EXTENSIONS", "IMAGE_EXTENSIONS"]
 
@@ -225,8 +225,7 @@ def _digest(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
-def plan_units(sources: Sequence[Source], nframes: Optional[int], uniform: bool, ffreq: int,
-               unit_size: int) -> Plan:
+def plan_units(sources: Sequence[Source], sampling: FrameSampling, unit_size: int) -> Plan:
     """Cut the sources into units, in input order. Each video is opened once to learn its length
     and frame rate; its frames are chosen exactly as ``video_scores`` chooses them
     (:func:`~transforemotion.media.decoding.choose_frames`, which also checks a header against the frames
@@ -248,12 +247,12 @@ def plan_units(sources: Sequence[Source], nframes: Optional[int], uniform: bool,
             images.append(index)
             continue
         flush_images()  # an image batch never spans a video, so units stay in input order
-        plan.units.extend(_video_units(index, source, nframes, uniform, ffreq, unit_size, plan.short_videos))
+        plan.units.extend(_video_units(index, source, sampling, unit_size, plan.short_videos))
     flush_images()
     return plan
 
 
-def _video_units(index: int, source: Source, nframes, uniform, ffreq, unit_size, short: List[str]) -> List[Unit]:
+def _video_units(index: int, source: Source, sampling: FrameSampling, unit_size, short: List[str]) -> List[Unit]:
     key = "v-" + _digest("video", source.name, source.start, source.end)
     try:
         capture, total, fps = open_video(source.path)
@@ -261,8 +260,9 @@ def _video_units(index: int, source: Source, nframes, uniform, ffreq, unit_size,
         with warnings.catch_warnings(record=True) as caught:
             # choose_frames warns once per short or truncated video; a corpus gathers them into one warning.
             warnings.simplefilter("always")
-            frames = choose_frames(source.path, total, fps, nframes, source.start, source.end, uniform, ffreq)
-        if caught or (nframes is not None and len(frames) < nframes):
+            # A manifest row's own start and end stand in for the call's (read_sources checked them).
+            frames = choose_frames(source.path, total, fps, replace(sampling, start=source.start, end=source.end))
+        if caught or (sampling.nframes is not None and len(frames) < sampling.nframes):
             short.append(f"{source.name} ({len(frames)} frames)")
     except (ValueError, OSError, cv2.error) as exc:
         return [Unit(key + "-plan", "video", (index,), (source.name,), (source.path,), error=str(exc))]

@@ -28,7 +28,7 @@ from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, value, warn
 from ..embeddings import (EMBEDDING_COLUMN, METADATA_KEY, check_record, check_same_model, read_embedding_metadata,
                           rescore_vectors, rescoring_model, vectors_from_column)
-from ..models import VisionLanguageModel, resolve_templates
+from ..models import VisionLanguageModel, resolve_templates, select_device
 from .reading import column_names, corpus_columns
 from .runner import _check_labels_free
 from .store import FORMAT, CorpusFolder, part_schema, require_pyarrow
@@ -92,6 +92,8 @@ def rescore_corpus(
                  "keep_embeddings": False, "embedding_precision": None, "rescored_from": os.path.abspath(folder.path)}
     new_record = {"format": FORMAT, "arguments": arguments, "sources": record["sources"], "units": record["units"]}
     rescorer = _PartRescorer(folder, record, labels, templates, model, local_model_path, device)
+    # The model and the device are settled before anything in `into` is touched: a wrong one leaves it as it was.
+    rescorer.check_model_first()
     names = column_names(arguments)
     if target is None:
         table = _concat([part for _, part in rescorer.rescored(rescorer.units, show)])
@@ -204,6 +206,21 @@ class _PartRescorer:
             check_same_model(record, self.vlm, what)
         self.checked[key] = record
         return record
+
+    def check_model_first(self) -> None:
+        """Load and check the model that the first part names, in the caller's thread (device included)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.units:
+            select_device(self.device)
+            return
+        path = self.folder.part_path(self.units[0])
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException):
+            return  # a damaged part is reported, naming it, when it is read
+        self._check_model(schema, path)
 
     def _load(self, unit: str):
         """A unit's part (without its embeddings) and its embeddings."""

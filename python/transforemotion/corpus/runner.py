@@ -20,9 +20,10 @@ from ..core.checks import check_choice, check_count, check_flag, check_number, c
 from ..core.errors import ArgumentError
 from ..core.messages import InputsFailedWarning, arg, function, value, warn
 from ..embeddings import EMBEDDING_COLUMN, PRECISIONS
-from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringRequest, check_person_options,
-                      scoring_request)
-from ..media import DEFAULT_NFRAMES, check_sampling_arguments
+from ..core.options import pick
+from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringOptions, ScoringRequest,
+                      check_person_options, scoring_request)
+from ..media import DEFAULT_NFRAMES, FrameSampling
 from .inputs import Unit, plan_units, read_sources, warn_short_videos
 from .store import FORMAT, CorpusFolder, require_pyarrow
 from .units import UnitResult, score_units
@@ -46,21 +47,7 @@ def _check_labels_free(labels: Sequence[str], more: Sequence[str] = ()) -> None:
                          f"{value(clash[0] + ' (label)')}.")
 
 
-def _device_name(device) -> Optional[str]:
-    """On Ray the model runs on the workers, whose devices this machine cannot see: check the spelling only."""
-    if device is None:
-        return None
-    import torch
-
-    try:
-        torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        raise ArgumentError(f"{arg('device')} must be a device name such as {value('cpu')}, {value('cuda')} or "
-                         f"{value('cuda:1')}, or {value(None)} to choose on each worker; got {value(device)}.") from None
-    return device
-
-
-def _arguments(request: ScoringRequest, nframes, ffreq, uniform, start, end, unit_size, id_column) -> dict:
+def _arguments(request: ScoringRequest, sampling: FrameSampling, unit_size, id_column) -> dict:
     """What decides the rows: a rerun with anything else here would mix incompatible parts."""
     return {
         "classes": list(request.plan.labels),
@@ -69,11 +56,11 @@ def _arguments(request: ScoringRequest, nframes, ffreq, uniform, start, end, uni
         "templates": None if request.plan.templates is None else list(request.plan.templates),
         "model": request.model.source,
         "architecture": request.model.architecture,
-        "nframes": nframes,
-        "ffreq": ffreq,
-        "uniform": uniform,
-        "start": start,
-        "end": end,
+        "nframes": sampling.nframes,
+        "ffreq": sampling.ffreq,
+        "uniform": sampling.uniform,
+        "start": sampling.start,
+        "end": sampling.end,
         "unit_size": unit_size,
         "id_column": id_column,
         "keep_embeddings": request.plan.keep_embeddings,
@@ -206,26 +193,19 @@ def score_corpus(
     """
     engine = check_choice("engine", engine, ENGINES)
     on_ray = engine == "ray"
-    request = scoring_request(classes, face_selection, model, local_model_path, face_boxes, templates, batch_size,
-                              None if on_ray else device, progress, face_workers)
-    if on_ray:
-        request = replace(request, device=_device_name(device))
-    _check_labels_free(request.plan.labels)
-    persons = check_person_options(request.plan.face_selection, persons, names_allowed=False)
-    if request.plan.face_selection == "all":  # each face's appearance, kept in the parts for following people
-        request = replace(request, plan=replace(request.plan, appearance=True))
-    explicit_nframes = nframes is not DEFAULT_NFRAMES
-    nframes_checked, start, end, ffreq = check_sampling_arguments(nframes if explicit_nframes else None, start,
-                                                                  end, ffreq)
-    for name, flag in (("uniform", uniform), ("recursive", recursive), ("overwrite", overwrite),
-                       ("keep_embeddings", keep_embeddings)):
+    options, sampling = pick(ScoringOptions, locals()), pick(FrameSampling, locals())
+    for name, flag in (("recursive", recursive), ("overwrite", overwrite), ("keep_embeddings", keep_embeddings)):
         check_flag(name, flag)
     embedding_precision = check_choice("embedding_precision", embedding_precision, PRECISIONS)
+    unit_size = check_count("unit_size", unit_size, 1, MAX_UNIT_SIZE)
+    persons = check_person_options(face_selection, persons, names_allowed=False)
+    # On Ray the model runs on the workers, whose devices this machine cannot see: only the spelling is checked.
+    request = scoring_request(classes, options, video=True, device_check=not on_ray)
+    _check_labels_free(request.plan.labels)
     if keep_embeddings:
         _check_labels_free(request.plan.labels, (EMBEDDING_COLUMN,))
         request = replace(request, plan=replace(request.plan, keep_embeddings=True,
                                                 embedding_precision=embedding_precision))
-    unit_size = check_count("unit_size", unit_size, 1, MAX_UNIT_SIZE)
     check_text("output_dir", output_dir, "a folder path")
     output_dir = os.path.expanduser(output_dir)
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
@@ -241,21 +221,21 @@ def score_corpus(
         cpus_per_worker = check_number("cpus_per_worker", cpus_per_worker, 0.01)
         require_ray()
     require_pyarrow()
-    sources, id_column = read_sources(inputs, recursive, start, end)
+    sources, id_column = read_sources(inputs, recursive, sampling.start, sampling.end)
 
     folder = CorpusFolder(output_dir)
     with folder.lock():
         if overwrite:
             folder.remove_ours()
         folder.remove_leftovers()
-        arguments = _arguments(request, nframes_checked, ffreq, uniform, start, end, unit_size, id_column)
+        arguments = _arguments(request, sampling, unit_size, id_column)
         recorded = folder.read_record()
         if recorded is not None:
             # Folders scored before embeddings could be kept have no word on them: they kept none.
             earlier = {"keep_embeddings": False, "embedding_precision": None, **recorded.get("arguments", {})}
             _refuse_changes(output_dir, earlier, arguments)
-        plan = plan_units(sources, nframes_checked, uniform, ffreq, unit_size)
-        warn_short_videos(plan.short_videos, nframes_checked)
+        plan = plan_units(sources, sampling, unit_size)
+        warn_short_videos(plan.short_videos, sampling.nframes)
         folder.write_record({"format": FORMAT, "arguments": arguments, "persons": persons,
                              "sources": [s.name for s in sources], "units": [u.id for u in plan.units]})
         return _run(folder, plan.units, request, id_column, on_ray, address, workers, gpus_per_worker,

@@ -11,7 +11,7 @@
 from .columns import (BOX_COLUMNS, FACE_COLUMN, IMAGE_ID_COLUMN, INTEGER_COLUMNS, METADATA_COLUMNS, PERSON_COLUMN,
                       TIME_COLUMNS, no_time_columns, rows_to_columns, time_columns)
 from .persons import PersonFollower, check_person_options, with_persons
-from .request import ScoringPlan, ScoringRequest, embedding_request, scoring_request
+from .request import ScoringOptions, ScoringPlan, ScoringRequest, embedding_request, scoring_request
 from .run import image_file_rows, no_face_advice, read_images, score_image_files, score_pictures, warn_unread
 from .stream import NO_FACE, SCORED, UNREADABLE, ModelOrLoader, Picture, Rows, score_all, score_stream, warn_skipped
 
@@ -19,7 +19,7 @@ __all__ = [
     "BOX_COLUMNS", "FACE_COLUMN", "IMAGE_ID_COLUMN", "PERSON_COLUMN", "PersonFollower", "check_person_options",
     "with_persons", "INTEGER_COLUMNS", "METADATA_COLUMNS", "TIME_COLUMNS",
     "no_time_columns", "rows_to_columns", "time_columns",
-    "ScoringPlan", "ScoringRequest", "scoring_request", "embedding_request", "image_file_rows", "no_face_advice",
+    "ScoringOptions", "ScoringPlan", "ScoringRequest", "scoring_request", "embedding_request", "image_file_rows", "no_face_advice",
     "read_images", "score_pictures", "score_image_files",
     "warn_unread", "NO_FACE", "SCORED", "UNREADABLE", "ModelOrLoader", "Picture", "Rows", "score_all",
     "score_stream", "warn_skipped",

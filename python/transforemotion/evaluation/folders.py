@@ -8,7 +8,8 @@ from typing import Dict, List, Mapping, Optional, Sequence
 from ..core.checks import check_classes
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, mapping, value, warn
-from ..engine import IMAGE_ID_COLUMN, score_image_files, scoring_request
+from ..core.options import pick
+from ..engine import IMAGE_ID_COLUMN, ScoringOptions, score_image_files, scoring_request
 from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files, list_subfolders
 from .metrics import evaluate_scores, metrics_libraries
 
@@ -118,8 +119,7 @@ def evaluate_dir(
             f"{', '.join(map(repr, reserved))} cannot be a class here: the result uses that column name. "
             f"Rename the folder or map it with {arg('label_map')}."
         )
-    request = scoring_request(labels, face_selection, model, local_model_path, False, templates, batch_size, device,
-                              progress, face_workers)
+    request = scoring_request(labels, pick(ScoringOptions, locals()))
     # Fail now, not after an hour of scoring, when the metrics libraries are missing.
     metrics_libraries()
 

@@ -13,19 +13,19 @@ from .decoding import choose_frames, open_video, read_frames
 from .fetching import check_video_name, downloaded_video
 from .folders import (DEFAULT_IMAGE_PATTERN, IMAGE_EXTENSIONS, IMAGE_FILE_EXTENSIONS, VIDEO_EXTENSIONS, check_folder,
                       extension_pattern, list_files, list_image_files, list_subfolders)
-from .frames import FrameSaver, check_frame_folder, frame_file_name
+from .frames import FrameSaver, SavedFiles, check_frame_folder, frame_file_name
 from .http import MAX_DOWNLOAD_BYTES, URL_TIMEOUT_SECONDS, download, fetch_url, is_url, quote_url
 from .images import IMAGE_FORMATS, MAX_IMAGE_PIXELS, check_local_file, load_image
-from .sampling import (DEFAULT_NFRAMES, MAX_FRAMES, FrameIndices, check_sampling_arguments, frames_to_score,
+from .sampling import (DEFAULT_NFRAMES, MAX_FRAMES, FrameIndices, FrameSampling, frames_to_score,
                        sample_frame_indices)
 
 __all__ = [
     "choose_frames", "open_video", "read_frames", "check_video_name", "downloaded_video", "DEFAULT_IMAGE_PATTERN",
     "IMAGE_EXTENSIONS", "IMAGE_FILE_EXTENSIONS", "VIDEO_EXTENSIONS", "check_folder", "extension_pattern",
-    "list_image_files", "list_files", "list_subfolders", "FrameSaver", "frame_file_name", "check_frame_folder",
+    "list_image_files", "list_files", "list_subfolders", "FrameSaver", "SavedFiles", "frame_file_name", "check_frame_folder",
     "MAX_DOWNLOAD_BYTES", "URL_TIMEOUT_SECONDS", "download", "fetch_url", "is_url", "quote_url",
     "IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "check_local_file", "load_image", "DEFAULT_NFRAMES", "MAX_FRAMES",
-    "FrameIndices", "check_sampling_arguments", "frames_to_score", "sample_frame_indices", "extensions",
+    "FrameIndices", "FrameSampling", "frames_to_score", "sample_frame_indices", "extensions",
 ]
 
 

@@ -24,7 +24,7 @@ from ..core.errors import ArgumentError
 from ..core.messages import arg, warn
 from .images import check_local_file
 from .quiet_ffmpeg import open_capture, quiet_ffmpeg
-from .sampling import FrameIndices, frames_and_note
+from .sampling import FrameIndices, FrameSampling, frames_and_note
 
 __all__ = ["choose_frames", "open_video", "read_frames", "SEEK_GAP"]
 
@@ -63,8 +63,7 @@ def _frames_held(capture: cv2.VideoCapture, below: int) -> int:
     return low
 
 
-def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[int] = None, start: float = 0,
-                  end: float = -1, uniform: bool = False, ffreq: int = 15) -> FrameIndices:
+def choose_frames(path: str, total_frames: int, fps: float, sampling: FrameSampling) -> FrameIndices:
     """:func:`frames_to_score`, checked against the frames the file really holds.
 
     A video's header can claim more frames than the file holds (a truncated
@@ -78,7 +77,7 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
 
     - a file in which no frame decodes, or a ``start`` past its last
       decodable frame, is a ValueError that gives both counts;
-    - with ``uniform`` or the default ``nframes`` (None), the frames are
+    - with ``uniform`` or the default ``nframes`` (``sampling.nframes`` None), the frames are
       chosen among the M real ones instead, with one warning that gives both
       counts (``uniform`` with ``nframes`` > M is a ValueError: M frames
       cannot be spread as ``nframes``);
@@ -94,10 +93,10 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
     reading stops decoding at the first frame that fails.
 
     Raises:
-        ValueError: the arguments, as in :func:`sample_frame_indices`; or
-            the file holds no frame, or none in the range.
+        ValueError: the range is too short for the request (as in
+            :func:`sample_frame_indices`); or the file holds no frame, or none in the range.
     """
-    indices, note = frames_and_note(total_frames, fps, nframes, start, end, uniform, ffreq)
+    indices, note = frames_and_note(total_frames, fps, sampling)
     probe = open_capture(path)
     try:
         with quiet_ffmpeg():  # seeking past the end of a damaged file makes FFmpeg talk
@@ -115,11 +114,11 @@ def choose_frames(path: str, total_frames: int, fps: float, nframes: Optional[in
     if held == 0:
         raise ArgumentError(f"{header}. Check the file, or convert it again.")
     if indices[0] >= held:
-        raise ArgumentError(f"{header}; {arg('start')} ({start:g} s) is past the last of them, at "
+        raise ArgumentError(f"{header}; {arg('start')} ({sampling.start:g} s) is past the last of them, at "
                          f"{(held - 1) / fps:.3g} s.")
-    if uniform or nframes is None:
+    if sampling.uniform or sampling.nframes is None:
         try:
-            indices, note = frames_and_note(held, fps, nframes, start, end, uniform, ffreq)
+            indices, note = frames_and_note(held, fps, sampling)
         except ValueError as exc:
             raise ArgumentError(f"{header}. {exc}") from None
         warn(f"{header}; the frames were chosen among the {held} that exist." + (f" {note}" if note else ""))

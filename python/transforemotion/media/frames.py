@@ -11,9 +11,14 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
+from dataclasses import dataclass
+
+from ..core.checks import check_flag, check_text
 from ..core.errors import ArgumentError
 from ..core.files import atomic_write
 from ..core.messages import arg, value, warn
+from ..core.options import check_fields, option
+from .fetching import check_video_name
 
 __all__ = ["FrameSaver", "frame_file_name", "check_frame_folder"]
 
@@ -55,6 +60,29 @@ def _existing_ancestor(path: str, save_dir: str) -> str:
         if not stat.S_ISDIR(info.st_mode):
             raise _refuse_folder(save_dir, f"{current} is a file, not a folder")
         return current
+
+
+def _folder(name, given):
+    given = os.fspath(given) if isinstance(given, os.PathLike) else given
+    return check_text(name, given, "a folder path")
+
+
+@dataclass(frozen=True)
+class SavedFiles:
+    """What a video call writes, and where: transforEmotion's ``save_video``, ``save_frames``, ``save_dir``,
+    ``video_name``, each checked once on construction."""
+
+    save_video: bool = option(False, "keep a downloaded video in --save-dir", check=check_flag,
+                              cli=dict(action="store_true"))
+    save_frames: bool = option(False, "write the sampled frames as NAME-frame-I.jpg in --save-dir", check=check_flag,
+                               cli=dict(action="store_true"))
+    save_dir: str = option("temp/", "the only folder anything is written to (made only when something is written)",
+                           check=_folder, cli=dict(metavar="FOLDER"))
+    video_name: str = option("temp", "base name of saved files", check=lambda name, given: check_video_name(given),
+                             cli=dict(metavar="NAME"))
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 def check_frame_folder(save_dir: str, video_name: str, frames: int) -> None:

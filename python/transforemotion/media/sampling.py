@@ -1,8 +1,8 @@
 """Which frames of a video to score: pure arithmetic on frame counts, rates and seconds.
 
 Nothing here opens a file. The numbers a caller gives (``nframes``,
-``start``, ``end``, ``ffreq``) are checked once
-(:func:`check_sampling_arguments`), and the frames are chosen from the
+``start``, ``end``, ``uniform``, ``ffreq``) are checked once, when a
+:class:`FrameSampling` is made, and the frames are chosen from the
 header's frame count and rate (:func:`sample_frame_indices`). Frame lists
 are lazy (:class:`FrameIndices`), so a large request costs no memory until
 frames are read. Whether those frames really exist is checked against the
@@ -15,13 +15,17 @@ import math
 from collections.abc import Sequence as SequenceABC
 from typing import Iterator, Optional, Tuple
 
-from ..core.errors import ArgumentError
-from ..core.checks import check_count, check_seconds
+from dataclasses import dataclass, replace
+
 import numpy as np
+
+from ..core.checks import check_count, check_flag, check_seconds
+from ..core.errors import ArgumentError
+from ..core.options import check_fields, option
 
 from ..core.messages import arg, value, warn
 
-__all__ = ["check_sampling_arguments", "DEFAULT_NFRAMES", "FrameIndices", "MAX_FRAMES", "frames_to_score",
+__all__ = ["FrameSampling", "DEFAULT_NFRAMES", "FrameIndices", "MAX_FRAMES", "frames_to_score",
            "sample_frame_indices", "frames_and_note"]
 
 # The most frames one call scores: every frame of 90 hours at 30 frames per
@@ -92,31 +96,57 @@ class FrameIndices(SequenceABC):
         return f"FrameIndices(range({self._range.start}, {self._range.stop}, {self._range.step}))"
 
 
-def check_sampling_arguments(nframes, start, end, ffreq) -> Tuple[Optional[int], float, float, int]:
-    """The user's sampling numbers, checked before anything is read: whole counts, finite seconds.
+def _frame_count(name: str, given) -> Optional[int]:
+    # None, or transforEmotion's default left as it is, stands for "as many as fit, up to 100" (frames_and_note).
+    if given is None or given is DEFAULT_NFRAMES:
+        return None
+    return check_count(name, given, 1, MAX_FRAMES)
 
-    ``nframes=None`` stands for "left at its default" (see :func:`frames_to_score`).
+
+def _end_seconds(name: str, given) -> float:
+    return check_seconds(name, given, allow_end_marker=True)
+
+
+@dataclass(frozen=True)
+class FrameSampling:
+    """Which frames of a video to score: transforEmotion's ``nframes``, ``start``, ``end``, ``uniform``, ``ffreq``.
+
+    Built once from a call's arguments (:func:`~transforemotion.core.options.pick`),
+    which checks every number before anything is read; whatever takes a
+    ``FrameSampling`` trusts it. ``nframes=None`` means "left at its
+    default": up to 100, as many as the range has room for.
     """
-    if nframes is not None:
-        nframes = check_count("nframes", nframes, 1, MAX_FRAMES)
-    ffreq = check_count("ffreq", ffreq)
-    start = check_seconds("start", start)
-    end = check_seconds("end", end, allow_end_marker=True)
-    if end != -1 and end <= start:
-        raise ArgumentError(f"{arg('end')} ({end:g} s) must be after {arg('start')} ({start:g} s), or "
-                         f"{value(-1)} for the end of the video.")
-    return nframes, start, end, ffreq
+
+    nframes: Optional[int] = option(
+        None, "how many frames to score (default: up to 100, as many as the video has room for; an N the video "
+              "cannot supply is an error)", check=_frame_count, cli=dict(type=int, metavar="N"))
+    start: float = option(0, "score from here", check=check_seconds, cli=dict(type=float, metavar="SECONDS"))
+    end: float = option(-1, "score up to here; -1: the end", check=_end_seconds,
+                        cli=dict(type=float, metavar="SECONDS"))
+    uniform: bool = option(False, "spread the frames evenly instead of every --ffreq", check=check_flag,
+                           cli=dict(action="store_true"))
+    ffreq: int = option(15, "take every N-th frame", check=check_count, cli=dict(type=int, metavar="N"))
+
+    def __post_init__(self):
+        check_fields(self)
+        if self.end != -1 and self.end <= self.start:
+            raise ArgumentError(f"{arg('end')} ({self.end:g} s) must be after {arg('start')} ({self.start:g} s), or "
+                                f"{value(-1)} for the end of the video.")
+
+    @property
+    def requested(self) -> int:
+        """The number of frames asked for (100 when left at its default)."""
+        return int(DEFAULT_NFRAMES) if self.nframes is None else self.nframes
 
 
-def _check_sampling(total_frames, fps, nframes, start, end, ffreq) -> Tuple[int, float, int, float, float, int]:
-    """Every number sampling uses, checked: the video's own, and the user's."""
+def _check_video_numbers(total_frames, fps) -> Tuple[int, float]:
+    """The video's own numbers, from its header: a frame count and a frame rate."""
     if isinstance(total_frames, bool) or not isinstance(total_frames, (int, np.integer)) or total_frames < 0:
         raise ArgumentError(f"The video's frame count must be a whole number, 0 or more; got {total_frames!r}.")
     if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)) \
             or not math.isfinite(fps) or fps <= 0:
         raise ArgumentError(f"The video's frame rate must be a positive number of frames per second; got {fps!r}.")
-    nframes, start, end, ffreq = check_sampling_arguments(nframes, start, end, ffreq)
-    return int(total_frames), float(fps), nframes, start, end, ffreq
+    return int(total_frames), float(fps)
 
 
 def _frame_at(seconds: float, fps: float, total_frames: int) -> int:
@@ -178,7 +208,14 @@ def sample_frame_indices(
             missing, ``start`` past the end of the video), or a range too
             short for the request.
     """
-    total_frames, fps, nframes, start, end, ffreq = _check_sampling(total_frames, fps, nframes, start, end, ffreq)
+    if nframes is None or nframes is DEFAULT_NFRAMES:
+        nframes = int(DEFAULT_NFRAMES)
+    return _indices(*_check_video_numbers(total_frames, fps), FrameSampling(nframes, start, end, uniform, ffreq))
+
+
+def _indices(total_frames: int, fps: float, sampling: FrameSampling) -> FrameIndices:
+    nframes, start, end, uniform, ffreq = (sampling.requested, sampling.start, sampling.end, sampling.uniform,
+                                           sampling.ffreq)
     cut, first, last = _frame_range(total_frames, fps, start, end)
     available = last - first
     where = f"between {start:g} s and {'the end' if end == -1 else f'{end:g} s'}" if cut else "in the video"
@@ -222,29 +259,30 @@ class _DefaultFrameCount(int):
 DEFAULT_NFRAMES = _DefaultFrameCount(100)
 
 
-def frames_and_note(total_frames, fps, nframes, start, end, uniform, ffreq) -> Tuple[FrameIndices, Optional[str]]:
+def frames_and_note(total_frames, fps, sampling: FrameSampling) -> Tuple[FrameIndices, Optional[str]]:
     """:func:`frames_to_score`'s indices, and the warning it would give (or None)."""
-    total_frames, fps, nframes, start, end, ffreq = _check_sampling(total_frames, fps, nframes, start, end, ffreq)
-    if nframes is not None:
-        return sample_frame_indices(total_frames, fps, nframes, start, end, uniform, ffreq), None
-    _, first, last = _frame_range(total_frames, fps, start, end)
+    total_frames, fps = _check_video_numbers(total_frames, fps)
+    if sampling.nframes is not None:
+        return _indices(total_frames, fps, sampling), None
+    _, first, last = _frame_range(total_frames, fps, sampling.start, sampling.end)
     available = last - first
-    fit = available if uniform else (available - 1) // ffreq + 1
+    ffreq = sampling.ffreq
+    fit = available if sampling.uniform else (available - 1) // ffreq + 1
     if 0 < fit < DEFAULT_NFRAMES:
-        how = "spread evenly over them" if uniform else f"every {ffreq}th frame ({arg('ffreq', ffreq)})"
+        how = "spread evenly over them" if sampling.uniform else f"every {ffreq}th frame ({arg('ffreq', ffreq)})"
         note = (f"The video has {available} frames in the chosen range, too few for {int(DEFAULT_NFRAMES)} frames "
                 f"{how}, so the {fit} frames it has room for are scored. Give {arg('nframes')} to ask for an exact "
                 "number of frames (an error if the video is too short).")
-        return sample_frame_indices(total_frames, fps, fit, start, end, uniform, ffreq), note
-    return sample_frame_indices(total_frames, fps, int(DEFAULT_NFRAMES), start, end, uniform, ffreq), None
+        return _indices(total_frames, fps, replace(sampling, nframes=fit)), note
+    return _indices(total_frames, fps, sampling), None
 
 
 def frames_to_score(total_frames: int, fps: float, nframes: Optional[int], start: float = 0, end: float = -1,
                     uniform: bool = False, ffreq: int = 15) -> FrameIndices:
     """The frames ``video_scores`` scores: :func:`sample_frame_indices`, except that
-    ``nframes=None`` (the caller left it at its default) means "up to 100, as
-    many as the range has room for", with one warning when that is fewer."""
-    indices, note = frames_and_note(total_frames, fps, nframes, start, end, uniform, ffreq)
+    ``nframes=None`` (the caller left it at its default) means "up to 100, as many as the range has room for", with
+    one warning when that is fewer."""
+    indices, note = frames_and_note(total_frames, fps, FrameSampling(nframes, start, end, uniform, ffreq))
     if note:
         warn(note)
     return indices

@@ -10,7 +10,7 @@
 - :mod:`.loader`: :func:`load_model`, its cache, and :class:`VisionLanguageModel`.
 """
 
-from .device import check_requirements, default_dtype, select_device
+from .device import check_device_name, check_requirements, default_dtype, select_device
 from .loader import VisionLanguageModel, clear_model_cache, load_model, quiet_transformers
 from .prompts import TEMPLATE_SETS, apply_template, resolve_templates
 from .registry import (ARCHITECTURES, ModelSource, ModelSpec, list_vision_models, register_vision_model,
@@ -18,6 +18,6 @@ from .registry import (ARCHITECTURES, ModelSource, ModelSpec, list_vision_models
 
 __all__ = [
     "ARCHITECTURES", "ModelSource", "ModelSpec", "TEMPLATE_SETS", "VisionLanguageModel", "apply_template",
-    "check_requirements", "clear_model_cache", "default_dtype", "list_vision_models", "load_model",
+    "check_device_name", "check_requirements", "clear_model_cache", "default_dtype", "list_vision_models", "load_model",
     "quiet_transformers", "register_vision_model", "resolve_model", "resolve_templates", "select_device",
 ]

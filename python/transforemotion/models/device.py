@@ -40,6 +40,19 @@ def check_requirements(source: ModelSource, device: Optional[str] = None) -> tor
     return dev
 
 
+def check_device_name(device: Optional[str]) -> Optional[str]:
+    """Only the spelling of a device name: for devices this machine cannot see (the workers of a Ray cluster)."""
+    if device is None:
+        return None
+    try:
+        torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ArgumentError(f"{arg('device')} must be a device name such as {value('cpu')}, {value('cuda')} or "
+                            f"{value('cuda:1')}, or {value(None)} to choose on each worker; got {value(device)}."
+                            ) from None
+    return device
+
+
 def select_device(device: Optional[str] = None) -> torch.device:
     """``device``, else ``TRANSFOREMOTION_DEVICE``, else CUDA, Apple MPS or CPU, the first that exists."""
     if device is not None and (not isinstance(device, str) or not device.strip()):

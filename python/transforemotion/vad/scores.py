@@ -9,9 +9,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from .. import api
 from ..core.checks import check_choice, check_flag, check_text
+from ..core.options import changed_options, option_values, pick
+from ..engine import ScoringOptions
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, value
-from ..media import DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from ..media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                     FrameSampling, SavedFiles)
 from .labels import DIMENSIONS, as_text, check_dimensions, pole_classes, vad_columns, vad_labels
 
 __all__ = ["vad_scores", "detect_input_type", "INPUT_TYPES"]
@@ -71,13 +74,13 @@ def _refuse_text(items: Sequence[str]) -> None:
         f"so with {arg('input_type', 'image')} or {arg('input_type', 'video')}.")
 
 
-def _check_unused(given: Mapping[str, tuple], applies_to: str) -> None:
+def _check_unused(given: Mapping[str, object], applies_to: str) -> None:
     """Options of another kind of input must be left at their defaults, not ignored silently."""
-    used = [name for name, (v, default) in given.items() if v is not default and v != default]
-    if used:
-        raise ArgumentError(f"{', '.join(arg(n, given[n][0]) for n in used)} {'applies' if len(used) == 1 else 'apply'} "
-                         f"to {applies_to} only; leave "
-                         f"{'it' if len(used) == 1 else 'them'} out for this input.")
+    if given:
+        names = list(given)
+        raise ArgumentError(f"{', '.join(arg(n, given[n]) for n in names)} "
+                            f"{'applies' if len(names) == 1 else 'apply'} to {applies_to} only; leave "
+                            f"{'it' if len(names) == 1 else 'them'} out for this input.")
 
 
 def vad_scores(
@@ -179,27 +182,22 @@ def vad_scores(
                          f"of image files.")
     check_text("model", model, "a model name, a Hugging Face id or a model folder")
     model = "oai-base" if model == "auto" else model
-    for name, flag in (("recursive", recursive), ("uniform", uniform), ("timestamps", timestamps),
-                       ("save_video", save_video), ("save_frames", save_frames)):
-        check_flag(name, flag)
-    video_options = {"nframes": (nframes, DEFAULT_NFRAMES), "start": (start, 0), "end": (end, -1),
-                     "uniform": (uniform, False), "ffreq": (ffreq, 15), "timestamps": (timestamps, False),
-                     "save_video": (save_video, False), "save_frames": (save_frames, False),
-                     "save_dir": (save_dir, "temp/"), "video_name": (video_name, "temp"),
-                     "persons": (persons, None), "person_names": (person_names, None)}
-    folder_options = {"pattern": (pattern, DEFAULT_IMAGE_PATTERN), "recursive": (recursive, False)}
-    scoring = dict(face_selection=face_selection, model=model, local_model_path=local_model_path,
-                   face_boxes=face_boxes, templates=templates, batch_size=batch_size, device=device,
-                   progress=progress, face_workers=face_workers)
+    check_flag("recursive", recursive)
+    check_flag("timestamps", timestamps)
+    video_options = {**changed_options(pick(FrameSampling, locals())), **changed_options(pick(SavedFiles, locals())),
+                     **{name: given for name, given in (("timestamps", timestamps), ("persons", persons),
+                                                        ("person_names", person_names)) if given not in (False, None)}}
+    folder_options = {name: given for name, given, default in (("pattern", pattern, DEFAULT_IMAGE_PATTERN),
+                                                               ("recursive", recursive, False)) if given != default}
+    scoring = option_values(locals(), ScoringOptions)
     if input_type == "video":
         _check_unused(folder_options, "a folder of images")
         if len(items) > 1:
             raise ArgumentError(f"{arg('input')} must be one video; to score several, call {function('vad_scores')} "
                              f"for each, or use {function('score_corpus')} for a whole corpus.")
-        scores = api.video_scores(items[0], classes, nframes=nframes, start=start, end=end, uniform=uniform,
-                                  ffreq=ffreq, save_video=save_video, save_frames=save_frames, save_dir=save_dir,
-                                  video_name=video_name, timestamps=timestamps, persons=persons,
-                                  person_names=person_names, **scoring)
+        scores = api.video_scores(items[0], classes, timestamps=timestamps, persons=persons,
+                                  person_names=person_names, **option_values(locals(), FrameSampling, SavedFiles),
+                                  **scoring)
     else:
         _check_unused(video_options, "a video")
         if folder:

@@ -73,3 +73,28 @@ test_that("R and Python VAD functions have the same arguments, labels and input 
                      label = paste(input, collapse = ", "))
   }
 })
+
+test_that("R checks the shared options Python defines, under the same names and in the same order", {
+  skip_if_no_python()
+  options <- reticulate::import("transforemotion.core.options")
+  engine <- reticulate::import("transforemotion.engine")
+  media <- reticulate::import("transforemotion.media")
+  checks <- transforEmotionBridge:::option_checks
+  expect_identical(names(checks$scoring), unlist(options$option_names(engine$ScoringOptions)))
+  expect_identical(names(checks$sampling), unlist(options$option_names(media$FrameSampling)))
+  expect_identical(names(checks$saving), unlist(options$option_names(media$SavedFiles)))
+})
+
+test_that("each function sends the shared options it has, and a left-out nframes as NULL", {
+  sent <- function(nframes = 100, ffreq = 15, face_selection = "largest", device = NULL) {
+    c(transforEmotionBridge:::sampling_options(), transforEmotionBridge:::scoring_options())
+  }
+  left_out <- sent()
+  expect_true("nframes" %in% names(left_out))
+  expect_null(left_out$nframes)
+  expect_identical(sent(nframes = 100)$nframes, 100L)
+  expect_identical(names(left_out), c("nframes", "ffreq", "face_selection", "device"))
+  expect_identical(sent(ffreq = 5)$ffreq, 5L)
+  expect_error(sent(face_selection = NA), class = "transforemotion_argument_error")
+  expect_error(sent(ffreq = 1.5), "`ffreq` must be a single whole number")
+})
