@@ -395,3 +395,23 @@ def test_float16_storage_rounds_as_numpy_does_even_at_the_extremes():
         want = np.where(np.isnan(vectors), 0, vectors).astype(np.float16)
     np.testing.assert_array_equal(stored.view(np.uint16), want.view(np.uint16))
     assert column.null_count == 2
+
+
+def test_an_error_in_a_thread_reading_row_groups_is_spelled_for_an_r_caller(tiny_model, pictures, tmp_path,
+                                                                           monkeypatch):
+    """The row groups are read by threads; a message raised there is spelled for the caller, not for Python."""
+    from transforemotion.core.messages import arg, caller
+    from transforemotion.embeddings import files
+
+    emb = quiet(te.embed_images, pictures * 3, face_selection="all", local_model_path=tiny_model)
+    monkeypatch.setattr(files, "ROW_GROUP_ROWS", 2)
+    monkeypatch.setattr(files, "usable_cores", lambda: 3)
+    path = te.save_embeddings(emb, str(tmp_path / "e.parquet"))
+
+    def failing(out, column, dim, where):
+        raise ArgumentError(f"try {arg('precision', 'float32')}")
+
+    monkeypatch.setattr(files, "fill_vectors", failing)
+    with caller("r"), pytest.raises(ArgumentError) as info:
+        files.read_vectors(path, emb.vectors.shape[1])
+    assert str(info.value) == 'try precision = "float32"'

@@ -14,7 +14,6 @@ back, and save nothing.
 
 from __future__ import annotations
 
-import contextvars
 import io
 import os
 import sys
@@ -26,6 +25,7 @@ import numpy as np
 from ..core.checks import check_classes, check_flag, check_text, resolve_progress
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, value, warn
+from ..core.parallel import ordered_map
 from ..embeddings import (EMBEDDING_COLUMN, METADATA_KEY, check_record, check_same_model, read_embedding_metadata,
                           rescore_vectors, rescoring_model, vectors_from_column)
 from ..models import VisionLanguageModel, resolve_templates, select_device
@@ -243,10 +243,13 @@ class _PartRescorer:
         """
         from tqdm.auto import tqdm
 
+        # Parts are read two at a time in threads (Parquet decoding releases the GIL, so two readers keep two
+        # cores busy on the thousands of small parts of a large corpus), at most eight parts ahead.
         with tqdm(total=len(units), unit="part", desc=function("rescore_corpus"), disable=not show or not units,
-                  leave=False, file=sys.stderr) as bar:
+                  leave=False, file=sys.stderr) as bar, \
+                ordered_map(self._load, units, 2, 8, name="transforemotion-rescore") as parts:
             group: list = []
-            for n, (unit, loaded) in enumerate(zip(units, _read_ahead(self._load, units)), 1):
+            for n, (unit, loaded) in enumerate(zip(units, parts), 1):
                 group.append((unit, *loaded))
                 if sum(len(v) for _, _, v in group) >= _GROUP_ROWS or n == len(units):
                     yield from self._score(group)
@@ -263,30 +266,6 @@ class _PartRescorer:
             new = [pa.array(by_label[j, at : at + len(vectors)]) for j in range(len(self.labels))]
             at += len(vectors)
             yield unit, pa.Table.from_arrays(table.columns + new, names=table.column_names + self.labels)
-
-
-def _read_ahead(load, units: Sequence[str], ahead: int = 8) -> Iterator[object]:
-    """``load(unit)`` for each unit, in order, two at a time in threads, at most ``ahead`` parts in memory.
-
-    Parquet decoding releases the GIL, so two readers keep two cores busy on
-    the thousands of small parts of a large corpus.
-    """
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="transforemotion-rescore") as pool:
-        pending: deque = deque()
-        try:
-            for unit in units:
-                # Each in a copy of this context: messages raised there are spelled for the caller (R, shell).
-                pending.append(pool.submit(contextvars.copy_context().run, load, unit))
-                if len(pending) > ahead:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
 
 
 def _parquet_bytes(table) -> bytes:

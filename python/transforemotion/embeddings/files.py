@@ -19,12 +19,10 @@ Files are written in row groups of ROW_GROUP_ROWS rows, read by one thread each.
 
 from __future__ import annotations
 
-import contextvars
 import io
 import json
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Tuple
 
 import numpy as np
@@ -33,6 +31,7 @@ from ..core.checks import check_choice, check_text, usable_cores
 from ..core.errors import ArgumentError, InputNotFoundError, MissingPackageError
 from ..core.files import check_output_path, write_bytes_atomically
 from ..core.messages import arg, function
+from ..core.parallel import ordered_map
 from ..engine import INTEGER_COLUMNS
 from .record import check_record
 from .table import EMBEDDING_COLUMN, Embeddings
@@ -146,13 +145,11 @@ def read_vectors(path: str, dim: int) -> np.ndarray:
         fill_vectors(vectors[starts[group] : starts[group + 1]], part.column(EMBEDDING_COLUMN), dim, path)
 
     workers = min(meta.num_row_groups, usable_cores(), 8)
-    if workers <= 1:
-        for group in range(meta.num_row_groups):
-            read(group)
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="transforemotion-read") as pool:
-            # Each in a copy of this context: a message raised there is spelled for the caller (R, shell).
-            list(pool.map(lambda group: contextvars.copy_context().run(read, group), range(meta.num_row_groups)))
+    # With one core (or one row group) no thread: the groups are read here.
+    with ordered_map(read, range(meta.num_row_groups), workers if workers > 1 else 0, max(1, 2 * workers),
+                     name="transforemotion-read") as groups:
+        for _ in groups:
+            pass
     return vectors
 
 

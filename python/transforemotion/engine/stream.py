@@ -11,10 +11,9 @@ box and the detector's confidence, and what was skipped and why.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
-import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..core.checks import usable_cores
 from ..core.messages import TransforemotionWarning, missing_value, warn
+from ..core.parallel import ordered_map
 from ..faces import choose_faces, choose_faces_batch, crop_face
 from ..faces.tracking import DESCRIPTOR_SIZE, face_descriptor
 from ..models import VisionLanguageModel
@@ -181,7 +181,8 @@ class _SharedSetting:
     calls may overlap (two threads of a user's program, a corpus beside a
     notebook). The first call that needs the setting saves the value it
     finds and sets its own; later ones only count themselves in; the last
-    one out puts the saved value back.
+    one out puts the saved value back. The setter is called only where the
+    value changes.
     """
 
     def __init__(self, get: Callable[[], int], set_: Callable[[int], None]):
@@ -195,7 +196,7 @@ class _SharedSetting:
         with self._lock:
             if self._users == 0:
                 self._saved = self._get()
-                self._set(value)
+                self._change(value)
             self._users += 1
         try:
             yield
@@ -203,14 +204,18 @@ class _SharedSetting:
             with self._lock:
                 self._users -= 1
                 if self._users == 0:
-                    self._set(self._saved)
+                    self._change(self._saved)
 
     def retune(self, value: Optional[int]) -> None:
         """Within :meth:`held_at`: change the value (None: back to the saved one), but only while a single
         call holds the setting; calls that overlap keep the first one's value, so none changes another's."""
         with self._lock:
             if self._users == 1:
-                self._set(self._saved if value is None else value)
+                self._change(self._saved if value is None else value)
+
+    def _change(self, value: int) -> None:
+        if self._get() != value:
+            self._set(value)
 
 
 # OpenCV on one thread per face-finding thread: torch already keeps the cores busy, and OpenCV's own
@@ -240,100 +245,67 @@ def score_stream(model: ModelOrLoader, pictures: Iterable[Picture], plan: Scorin
     """Score a stream of pictures; yields :class:`Rows` batch by batch, in input order.
 
     A reader thread pulls pictures in order (so a video decoder behind it is
-    read sequentially), finds the faces and queues the crops, or, with
-    ``plan.face_workers`` above one, hands each picture to a pool of threads
-    that find its faces while it decodes the next; the caller's thread takes
-    the results in input order and embeds them in batches of 1, 2, 4, ... up to ``plan.batch_size``
-    faces. A batch never splits one picture's faces unless they alone exceed
-    the batch size, so a group photo is one forward pass. PIL, OpenCV and
-    torch release the GIL, so reading, detection and the model overlap
-    instead of adding up. Batch sizes follow the input, not the timing, so a
-    rerun batches alike. The queue is bounded: about two batches of pictures
-    are in memory however long the input is.
+    read sequentially) and finds the faces, or, with ``plan.face_workers``
+    above one, hands each picture to a pool of threads that find its faces
+    while it decodes the next (:func:`~transforemotion.core.parallel.ordered_map`);
+    the caller's thread takes the results in input order and embeds them in
+    batches of 1, 2, 4, ... up to ``plan.batch_size`` faces. A batch never
+    splits one picture's faces unless they alone exceed the batch size, so a
+    group photo is one forward pass. PIL, OpenCV and torch release the GIL,
+    so reading, detection and the model overlap instead of adding up. Batch
+    sizes follow the input, not the timing, so a rerun batches alike. The
+    look-ahead is bounded: about two batches of pictures are in memory
+    however long the input is. The threads run in the caller's context (a
+    message raised there is spelled for the caller), and closing the stream
+    early (or Ctrl-C) stops them and restores the thread counts.
 
     ``model`` may be a zero-argument loader: it is called once the first
     picture has been read, so that a bad first input fails before a model
     is loaded.
     """
-    ready: "queue.Queue" = queue.Queue(maxsize=2 * plan.batch_size)
-    stop = threading.Event()
-    read_all = threading.Event()
-    # With several face-finding threads the reader only decodes and hands each picture to the pool; the
-    # queue then holds futures, in input order, and its bound still caps the pictures in memory.
-    pool = ThreadPoolExecutor(plan.face_workers, "transforemotion-faces") if plan.face_workers > 1 else None
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read():
-        try:
-            for picture, boxes in _with_batched_faces(pictures, plan):
-                if boxes is not None or pool is None:
-                    targets = _targets(picture, plan.face_selection, boxes, plan.appearance)
+    # With one face-finding thread, the reader itself finds the faces (no worker threads).
+    workers = plan.face_workers if plan.face_workers > 1 else 0
+    found = ordered_map(functools.partial(_found, plan), _with_batched_faces(pictures, plan), workers,
+                        2 * plan.batch_size, read_ahead=True, name="transforemotion-faces")
+    # The threads are joined (found closed) before either thread count is restored.
+    with _opencv_single_threaded(), contextlib.ExitStack() as torch_threads, found:
+        first = next(found, _END)
+        vlm = model if isinstance(model, VisionLanguageModel) else model()
+        finders = _face_finders(plan, workers > 0) if vlm.device.type == "cpu" else 0
+        # While faces are being found, those threads take cores from the model's: lower torch's count to
+        # match (torch's threads wait on the slowest of them, so one that shares a core with a face
+        # thread slows them all: 7 % over the stages run one after another, on 2 cores).
+        cores_left = max(1, usable_cores() - finders)
+        if finders:
+            torch_threads.enter_context(_TORCH_THREADS.held_at(cores_left))
+        # No labels: the embeddings alone are wanted (embed_images and its kin).
+        text = vlm.embed_texts(plan.labels, plan.templates) if plan.labels else None
+        pending = [] if first is _END else [first]
+        finished = first is _END
+        size = FIRST_BATCH
+        while pending or not finished:
+            faces = sum(len(p[2]) for p in pending)
+            while not finished and faces < size:
+                item = next(found, _END)
+                if item is _END:
+                    finished = True
                 else:
-                    targets = pool.submit(_targets, picture, plan.face_selection, None, plan.appearance)
-                if not put((picture.key, picture.error, targets)):
-                    return
-            read_all.set()
-            put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread and raised there
-            put(exc)
-
-    def take():
-        item = ready.get()
-        if isinstance(item, BaseException):
-            raise item
-        if item is not _END and isinstance(item[2], Future):
-            item = (item[0], item[1], item[2].result())  # a face search that failed raises here
-        return item
-
-    with contextlib.ExitStack() as settings:
-        settings.enter_context(_opencv_single_threaded())
-        reader = threading.Thread(target=read, name="transforemotion-read", daemon=True)
-        reader.start()
-        try:
-            first = take()
-            vlm = model if isinstance(model, VisionLanguageModel) else model()
-            finders = _face_finders(plan, pool is not None) if vlm.device.type == "cpu" else 0
-            # While faces are being found, those threads take cores from the model's: lower torch's count to
-            # match (torch's threads wait on the slowest of them, so one that shares a core with a face
-            # thread slows them all: 7 % over the stages run one after another, on 2 cores).
-            cores_left = max(1, usable_cores() - finders)
+                    pending.append(item)
+                    faces += len(item[2])
+            batch, pending = _take_batch(pending, plan.batch_size)
             if finders:
-                settings.enter_context(_TORCH_THREADS.held_at(cores_left))
-            # No labels: the embeddings alone are wanted (embed_images and its kin).
-            text = vlm.embed_texts(plan.labels, plan.templates) if plan.labels else None
-            pending = [] if first is _END else [first]
-            finished = first is _END
-            size = FIRST_BATCH
-            while pending or not finished:
-                faces = sum(len(p[2]) for p in pending)
-                while not finished and faces < size:
-                    item = take()
-                    if item is _END:
-                        finished = True
-                    else:
-                        pending.append(item)
-                        faces += len(item[2])
-                batch, pending = _take_batch(pending, plan.batch_size)
-                if finders:
-                    # Every face found, or a whole batch found ahead of the model: face finding keeps up
-                    # with the model, and the model may have every core while the finders top the queue up.
-                    ahead = read_all.is_set() or ready.qsize() >= plan.batch_size
-                    _TORCH_THREADS.retune(None if ahead else cores_left)
-                yield _embed(vlm, text, batch, plan.appearance)
-                size = min(2 * size, plan.batch_size)
-        finally:
-            stop.set()
-            reader.join()
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                # Every face found, or a whole batch found ahead of the model: face finding keeps up
+                # with the model, and the model may have every core while the finders top the queue up.
+                ahead = found.read_all or found.ahead >= plan.batch_size
+                _TORCH_THREADS.retune(None if ahead else cores_left)
+            yield _embed(vlm, text, batch, plan.appearance)
+            size = min(2 * size, plan.batch_size)
+
+
+def _found(plan: ScoringPlan, picture_and_boxes: Tuple[Picture, Optional[np.ndarray]]):
+    """(key, error, what to embed) for one picture: in the reader, or in a face-finding thread."""
+    picture, boxes = picture_and_boxes
+    return picture.key, picture.error, _targets(picture, plan.face_selection, boxes, plan.appearance)
 
 
 def _face_finders(plan: ScoringPlan, pooled: bool) -> int:
