@@ -6,6 +6,10 @@ The layers, lowest first (README, "Layout"):
 
 A module may import its own layer and the layers below it, never one above;
 nothing below the front imports ``api``, ``cli`` or the other front modules.
+``vad/`` is a subpackage of the front, not a layer: its functions are built on
+``api`` (``vad_scores`` calls ``video_scores``), so it may import ``api`` and
+nothing below the front may import it. Every subpackage is declared as a
+layer or as part of the front.
 Every import of the package's own modules is read from the code (at any
 depth, so a lazy import inside a function counts too).
 """
@@ -23,7 +27,9 @@ import transforemotion
 PACKAGE = Path(transforemotion.__file__).resolve().parent
 
 RANKS = {"core": 0, "media": 1, "faces": 2, "models": 2, "engine": 3, "embeddings": 3.5, "corpus": 4, "evaluation": 4}
-FRONT = 5  # api, cli, _bridge, plotting, selfcheck, testing, vad, __init__, __main__
+FRONT = 5  # api, cli, _bridge, plotting, selfcheck, testing, __init__, __main__, and FRONT_PACKAGES
+# Subpackages of the front: built on the public functions, so they import api; no layer imports them.
+FRONT_PACKAGES = {"vad"}
 
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 90
@@ -76,6 +82,8 @@ def imports_of(module: str) -> Set[str]:
 
 def rank(module: str) -> int:
     parts = module.split(".")
+    if len(parts) > 1 and parts[1] in FRONT_PACKAGES:
+        return FRONT
     return RANKS.get(parts[1], FRONT) if len(parts) > 2 or (len(parts) == 2 and parts[1] in RANKS) else FRONT
 
 
@@ -85,6 +93,8 @@ GRAPH = {m: imports_of(m) for m in MODULES}
 def test_the_reader_sees_the_layers_from_the_file_list():
     subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
     assert set(RANKS) <= subpackages
+    # A new subpackage says what it is: a layer (RANKS) or a part of the front (FRONT_PACKAGES).
+    assert subpackages == set(RANKS) | FRONT_PACKAGES, subpackages ^ (set(RANKS) | FRONT_PACKAGES)
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
 
@@ -151,6 +161,8 @@ def test_the_checks_can_fail():
     assert rank("transforemotion.corpus.runner") > rank("transforemotion.engine.request") > rank(
         "transforemotion.core.errors")
     assert rank("transforemotion.api") == FRONT
+    # vad is front: it may import api, and no layer may import it.
+    assert rank("transforemotion.vad") == rank("transforemotion.vad.scores") == FRONT
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
