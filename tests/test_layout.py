@@ -17,6 +17,7 @@ depth, so a lazy import inside a function counts too).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Dict, Set
 
@@ -30,6 +31,9 @@ RANKS = {"core": 0, "media": 1, "faces": 2, "models": 2, "engine": 3, "embedding
 FRONT = 5  # api, cli, _bridge, plotting, selfcheck, testing, __init__, __main__, and FRONT_PACKAGES
 # Subpackages of the front: built on the public functions, so they import api; no layer imports them.
 FRONT_PACKAGES = {"vad"}
+
+# The R package's sources, where this is a checkout (not an installed wheel).
+R_SOURCES = PACKAGE.parents[1] / "r-bridge" / "R"
 
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 90
@@ -109,6 +113,20 @@ def test_nothing_below_the_front_imports_the_public_api():
     front = {m for m in MODULES if rank(m) == FRONT}
     wrong = [f"{m} imports {i}" for m, targets in GRAPH.items() if rank(m) < FRONT for i in targets & front]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.skipif(not R_SOURCES.is_dir(), reason="not a checkout: no r-bridge/R")
+def test_r_reaches_python_only_through_the_bridge():
+    # R calls public functions by name and asks for values through transforemotion._bridge; reading the
+    # package's attributes from R (te$media, py_get_attr(te, ...)) or importing its other modules would put
+    # a second door beside it.
+    door = re.compile(r'te_module\(\)\$|\bte\$|py_get_attr\(\s*te\b|import\("transforemotion\.(?!_bridge")')
+    wrong = [f"{path.name}:{n}: {line.strip()}" for path in sorted(R_SOURCES.glob("*.R"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if not line.lstrip().startswith("#") and door.search(line)]
+    assert not wrong, "\n".join(wrong)
+    assert door.search('te_module()$media$extensions()') and door.search('import("transforemotion.testing")')
+    assert not door.search('import("transforemotion._bridge", convert = FALSE)')
 
 
 def find_cycles(graph: Dict[str, Set[str]]) -> list:

@@ -25,10 +25,5 @@ __all__ = [
     "list_image_files", "list_files", "list_subfolders", "FrameSaver", "frame_file_name", "check_frame_folder",
     "MAX_DOWNLOAD_BYTES", "URL_TIMEOUT_SECONDS", "download", "fetch_url", "is_url", "quote_url",
     "IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "check_local_file", "load_image", "DEFAULT_NFRAMES", "MAX_FRAMES",
-    "FrameIndices", "check_sampling_arguments", "frames_to_score", "sample_frame_indices", "extensions",
+    "FrameIndices", "check_sampling_arguments", "frames_to_score", "sample_frame_indices",
 ]
-
-
-def extensions() -> dict:
-    """The file-name extensions read from folders, by kind; R asks for them here instead of copying them."""
-    return {"image": list(IMAGE_EXTENSIONS), "video": list(VIDEO_EXTENSIONS)}
