@@ -6,6 +6,10 @@ The layers, lowest first (README, "Layout"):
 
 A module may import its own layer and the layers below it, never one above;
 nothing below the front imports ``api``, ``cli`` or the other front modules.
+``vad/`` is a subpackage of the front, not a layer: its functions are built on
+``api`` (``vad_scores`` calls ``video_scores``), so it may import ``api`` and
+nothing below the front may import it. Every subpackage is declared as a
+layer or as part of the front.
 Every import of the package's own modules is read from the code (at any
 depth, so a lazy import inside a function counts too).
 """
@@ -13,6 +17,7 @@ depth, so a lazy import inside a function counts too).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Dict, Set
 
@@ -23,7 +28,12 @@ import transforemotion
 PACKAGE = Path(transforemotion.__file__).resolve().parent
 
 RANKS = {"core": 0, "media": 1, "faces": 2, "models": 2, "engine": 3, "embeddings": 3.5, "corpus": 4, "evaluation": 4}
-FRONT = 5  # api, cli, _bridge, plotting, selfcheck, testing, vad, __init__, __main__
+FRONT = 5  # api, cli, _bridge, plotting, selfcheck, testing, __init__, __main__, and FRONT_PACKAGES
+# Subpackages of the front: built on the public functions, so they import api; no layer imports them.
+FRONT_PACKAGES = {"vad"}
+
+# The R package's sources, where this is a checkout (not an installed wheel).
+R_SOURCES = PACKAGE.parents[1] / "r-bridge" / "R"
 
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 90
@@ -76,6 +86,8 @@ def imports_of(module: str) -> Set[str]:
 
 def rank(module: str) -> int:
     parts = module.split(".")
+    if len(parts) > 1 and parts[1] in FRONT_PACKAGES:
+        return FRONT
     return RANKS.get(parts[1], FRONT) if len(parts) > 2 or (len(parts) == 2 and parts[1] in RANKS) else FRONT
 
 
@@ -85,6 +97,8 @@ GRAPH = {m: imports_of(m) for m in MODULES}
 def test_the_reader_sees_the_layers_from_the_file_list():
     subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
     assert set(RANKS) <= subpackages
+    # A new subpackage says what it is: a layer (RANKS) or a part of the front (FRONT_PACKAGES).
+    assert subpackages == set(RANKS) | FRONT_PACKAGES, subpackages ^ (set(RANKS) | FRONT_PACKAGES)
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
 
@@ -99,6 +113,20 @@ def test_nothing_below_the_front_imports_the_public_api():
     front = {m for m in MODULES if rank(m) == FRONT}
     wrong = [f"{m} imports {i}" for m, targets in GRAPH.items() if rank(m) < FRONT for i in targets & front]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.skipif(not R_SOURCES.is_dir(), reason="not a checkout: no r-bridge/R")
+def test_r_reaches_python_only_through_the_bridge():
+    # R calls public functions by name and asks for values through transforemotion._bridge; reading the
+    # package's attributes from R (te$media, py_get_attr(te, ...)) or importing its other modules would put
+    # a second door beside it.
+    door = re.compile(r'te_module\(\)\$|\bte\$|py_get_attr\(\s*te\b|import\("transforemotion\.(?!_bridge")')
+    wrong = [f"{path.name}:{n}: {line.strip()}" for path in sorted(R_SOURCES.glob("*.R"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if not line.lstrip().startswith("#") and door.search(line)]
+    assert not wrong, "\n".join(wrong)
+    assert door.search('te_module()$media$extensions()') and door.search('import("transforemotion.testing")')
+    assert not door.search('import("transforemotion._bridge", convert = FALSE)')
 
 
 def find_cycles(graph: Dict[str, Set[str]]) -> list:
@@ -151,6 +179,8 @@ def test_the_checks_can_fail():
     assert rank("transforemotion.corpus.runner") > rank("transforemotion.engine.request") > rank(
         "transforemotion.core.errors")
     assert rank("transforemotion.api") == FRONT
+    # vad is front: it may import api, and no layer may import it.
+    assert rank("transforemotion.vad") == rank("transforemotion.vad.scores") == FRONT
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -5,11 +5,17 @@ messages are spelled for R (``uniform = TRUE``, ``c("joy", "anger")``, ``NULL``)
 and warnings come back as a list the R side re-issues as R warnings, rather
 than being printed by Python where R users miss them. Nothing here scores
 anything; the engine knows nothing about R.
+
+This module is R's only way in: R names a public function
+(:func:`public_function`) instead of reading the package's attributes, and
+asks here for the few values it shows (:func:`image_pattern`,
+:func:`media_extensions`) and for the test model (:func:`build_tiny_clip`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import signal
 import threading
@@ -18,8 +24,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .core.errors import condition_classes
 from .core.messages import caller
+from .media import DEFAULT_IMAGE_PATTERN, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from .testing import build_tiny_clip  # R's tiny_clip_model()
 
-__all__ = ["call_from_r", "signature_of", "embeddings_for_r", "embeddings_from_r"]
+__all__ = ["call_from_r", "public_function", "signature_of", "embeddings_for_r", "embeddings_from_r",
+           "image_pattern", "media_extensions", "build_tiny_clip"]
 
 # Python's own deprecation chatter is for developers, not for a researcher in R.
 _HIDDEN = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
@@ -48,6 +57,15 @@ def call_from_r(function, kwargs: Dict[str, Any]) -> Tuple[Any, List[str], Optio
                      "classes": ["transforemotion_interrupt"]}
     messages = [str(w.message) for w in caught if not issubclass(w.category, _HIDDEN)]
     return result, list(dict.fromkeys(messages)), error
+
+
+def public_function(name: str):
+    """The public function ``transforemotion.<name>`` (one of the package's ``__all__``), for R to pass to
+    :func:`call_from_r`; an ``AttributeError`` for any other name."""
+    package = importlib.import_module(__package__)
+    if name not in package.__all__ or not callable(getattr(package, name, None)):
+        raise AttributeError(f"transforemotion has no public function {name!r}")
+    return getattr(package, name)
 
 
 @contextlib.contextmanager
@@ -130,3 +148,14 @@ def embeddings_from_r(rows: Dict[str, Any], vectors, n: int, model: Dict[str, An
     n = int(n)
     matrix = flat.reshape((n, flat.size // n if n else 0), order="F")
     return Embeddings(columns, matrix, model)
+
+
+def image_pattern() -> str:
+    """The default ``pattern`` of the folder functions (R's ``image_pattern()``)."""
+    return DEFAULT_IMAGE_PATTERN
+
+
+def media_extensions() -> Dict[str, List[str]]:
+    """The file-name extensions read from folders, by kind (R's ``media_extensions()``): R asks for them here
+    instead of copying them."""
+    return {"image": list(IMAGE_EXTENSIONS), "video": list(VIDEO_EXTENSIONS)}

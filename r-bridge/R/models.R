@@ -90,10 +90,9 @@ register_vision_model <- function(name, model_id, architecture = "clip", descrip
 #' @export
 tiny_clip_model <- function(path = tempfile("tiny-clip-")) {
   path <- path.expand(check_string(path, "path"))
-  ensure_python()
-  testing <- tryCatch(reticulate::import("transforemotion.testing"), error = module_load_error)
+  bridge <- bridge_module()
   tryCatch(
-    testing$build_tiny_clip(path),
+    bridge$build_tiny_clip(path),
     error = function(e) stop(python_message(e), call. = FALSE)
   )
   path

@@ -1,7 +1,9 @@
 # Finding Python, binding the module, and calling into it.
 
 # Package state. `te` is the module proxy bound in .onLoad; importing it once
-# per session keeps the Python-side model cache alive between calls.
+# per session keeps the Python-side model cache alive between calls. R reads
+# nothing from it: every call goes through transforemotion._bridge
+# (bridge_module()), which names the public functions and the values R shows.
 .bridge <- new.env(parent = emptyenv())
 
 .onLoad <- function(libname, pkgname) {
@@ -203,13 +205,13 @@ python_condition <- function(error) {
 # before an error included.
 # Arguments that are NULL are left out, so that Python's own default applies.
 py_call <- function(.fun, ...) {
-  te <- te_module()
-  # A name of the module, or a Python function already in hand (one of transforemotion._bridge's).
-  fun <- if (is.character(.fun)) tryCatch(reticulate::py_get_attr(te, .fun), error = module_load_error) else .fun
+  bridge <- bridge_module()
+  # A public function's name, or a Python function already in hand (one of transforemotion._bridge's).
+  fun <- if (is.character(.fun)) tryCatch(bridge$public_function(.fun), error = module_load_error) else .fun
   args <- Filter(Negate(is.null), list(...))
   # dict(), not list(...): an empty R list would become a Python list.
   kwargs <- do.call(reticulate::dict, args)
-  out <- tryCatch(reticulate::py_to_r(bridge_module()$call_from_r(fun, kwargs)), error = python_error)
+  out <- tryCatch(reticulate::py_to_r(bridge$call_from_r(fun, kwargs)), error = python_error)
   for (w in out[[2]]) warning(w, call. = FALSE)
   if (!is.null(out[[3]])) stop(python_condition(out[[3]]))
   out[[1]]
@@ -231,11 +233,11 @@ py_call <- function(.fun, ...) {
 #' }
 #' @export
 image_pattern <- function() {
-  te_module()$media$DEFAULT_IMAGE_PATTERN
+  reticulate::py_to_r(bridge_module()$image_pattern())
 }
 
 #' @rdname image_pattern
 #' @export
 media_extensions <- function() {
-  te_module()$media$extensions()
+  reticulate::py_to_r(bridge_module()$media_extensions())
 }

@@ -9,9 +9,7 @@ chain: our detector, the appearance vectors, the tracker.
 import numpy as np
 import pytest
 
-from transforemotion.core.messages import TransforemotionWarning
-from transforemotion.faces.tracking import (NO_PERSON, PersonTracker, check_person_names, face_descriptor,
-                                      most_seen_persons, name_persons, person_gaps, track_rows)
+from transforemotion.faces.tracking import NO_PERSON, PersonTracker, TrackerConfig, face_descriptor, track_rows
 
 FRAME = (480, 640)  # height, width
 
@@ -201,7 +199,7 @@ def test_someone_unlike_the_person_who_was_there_is_refused_by_the_veto():
     looks = {"A": unit([1, 0, 0, 0]), "B": unit([0, 1, 0, 0]), "C": unit([0, 0, 1, 0])}
     frames = [[("A", box(200, 240)), ("B", box(450, 240))] for _ in range(20)]
     frames += [[("C", box(205, 240)), ("B", box(450, 240))] for _ in range(10)]
-    truth, ids, _ = run(frames, looks=looks, tracker=PersonTracker(veto=0.0), noise=0.02)
+    truth, ids, _ = run(frames, looks=looks, tracker=PersonTracker(TrackerConfig(veto=0.0)), noise=0.02)
     assert identity_switches(truth, ids) == 0
     truth, ids, _ = run(frames)  # motion alone takes C for A
     assert identity_switches(truth, ids) == 1
@@ -255,7 +253,7 @@ def test_memory_stays_bounded_over_100k_frames():
     # gallery of lost people fills up: it must stay at max_lost_tracks, and everyone is forgotten
     # max_lost_frames after last being seen.
     rng = np.random.default_rng(7)
-    tracker = PersonTracker(max_lost_tracks=16, max_lost_frames=300)
+    tracker = PersonTracker(TrackerConfig(max_lost_tracks=16, max_lost_frames=300))
     looks = rng.standard_normal((5000, 32))
     empty = np.zeros((0, 4))
     most = 0
@@ -318,10 +316,21 @@ def test_bad_companions_of_boxes_are_named():
 ])
 def test_bad_options_are_named(options, message):
     with pytest.raises(ValueError, match=message):
-        PersonTracker(**options)
+        TrackerConfig(**options)
 
 
-# -- helpers for the scoring layer --------------------------------------------------------------------------
+def test_the_options_travel_as_one_frozen_checked_config():
+    config = TrackerConfig(max_lost_tracks=16, appearance_prior=[0.7, 0.95])
+    assert PersonTracker(config).config is config
+    assert config.appearance_prior == (0.7, 0.95) and isinstance(config.max_lost_tracks, int)
+    assert PersonTracker().config == TrackerConfig()
+    with pytest.raises(AttributeError):
+        config.veto = 0.0  # frozen: a tracker's options do not change under it
+    with pytest.raises(ValueError, match="TrackerConfig"):
+        PersonTracker({"veto": 0.0})
+
+
+# -- the tracker over score rows ------------------------------------------------------------------------------
 
 def test_track_rows_gives_rows_without_a_face_no_person_and_counts_their_frames():
     nan = [np.nan] * 4
@@ -329,61 +338,6 @@ def test_track_rows_gives_rows_without_a_face_no_person_and_counts_their_frames(
     boxes = [box(100, 100), box(400, 100), nan, box(404, 100), box(104, 100), box(110, 100)]
     person = track_rows(frames, boxes, frame_size=FRAME)
     assert person.tolist() == [0, 1, NO_PERSON, 1, 0, 0]
-
-
-def test_most_seen_persons_keeps_the_people_with_most_rows():
-    ids = [0, 1, 2, 1, 1, 0, 3, 0, -1, -1, -1, 2]
-    # counts: 0 -> 3, 1 -> 3, 2 -> 2, 3 -> 1; -1 is no person
-    assert most_seen_persons(ids, 2).tolist() == [0, 1]
-    assert most_seen_persons(ids, 3).tolist() == [0, 1, 2]
-    assert most_seen_persons(ids, 10).tolist() == [0, 1, 2, 3]
-    # a tie goes to the person seen first (the lower id)
-    assert most_seen_persons([5, 4, 4, 5, 6], 1).tolist() == [4]
-    assert most_seen_persons([-1, -1], 1).tolist() == []
-    for bad in (0, -1, 1.5, True, "2"):
-        with pytest.raises(ValueError, match="persons"):
-            most_seen_persons(ids, bad)
-
-
-def test_person_gaps_lists_the_sampled_frames_a_person_is_missing_from():
-    frames = [0, 0, 15, 30, 30, 45, 60, 60, 75]
-    person = [0, 1, 1, 0, 1, -1, 0, 2, 0]
-    gaps = person_gaps(frames, person)
-    assert {k: v.tolist() for k, v in gaps.items()} == {0: [15, 45], 1: [], 2: []}
-    # with the full sampling given: frame 90 had no row at all; it is after every last row, so no gap
-    gaps = person_gaps(frames, person, sampled=[0, 15, 30, 45, 60, 75, 90])
-    assert gaps[0].tolist() == [15, 45]
-    with pytest.raises(ValueError, match="sampled"):
-        person_gaps(frames, person, sampled=[0, 15, 30])
-    with pytest.raises(ValueError, match="one value per row"):
-        person_gaps(frames, person[:-1])
-
-
-def test_person_names_from_a_list_or_a_mapping():
-    ids = [0, 1, -1, 1, 0]
-    assert name_persons(ids, ["left", "right"]) == ["left", "right", None, "right", "left"]
-    assert name_persons(ids, {1: "guest", 0: "host"}) == ["host", "guest", None, "guest", "host"]
-
-
-def test_missing_and_unused_person_names_warn_and_keep_the_number():
-    with pytest.warns(TransforemotionWarning, match="person.s. 2 have no name.*persons"):
-        assert name_persons([0, 2, 1], ["a", "b"]) == ["a", "2", "b"]
-    with pytest.warns(TransforemotionWarning, match="person.s. 2 were given"):
-        assert name_persons([0, 1], ["a", "b", "c"]) == ["a", "b"]
-
-
-@pytest.mark.parametrize("names, message", [
-    (["a", "a"], "differently"),
-    (["a", ""], "non-empty"),
-    ([], "empty"),
-    ({-1: "a"}, "not a person id"),
-    ({"0": "a"}, "not a person id"),
-    ("ab", "list of names"),
-    (["a", 3], "non-empty texts"),
-])
-def test_bad_person_names_are_refused_before_scoring(names, message):
-    with pytest.raises(ValueError, match=message):
-        check_person_names(names)
 
 
 # -- the appearance descriptor ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 - :mod:`.store`: the output folder: record, Parquet parts, failures, lock.
 - :mod:`.ray_engine`: the same units on a Ray Data actor pool.
 - :mod:`.runner`: :func:`score_corpus`; :mod:`.reading`: :func:`read_corpus`.
+- :mod:`.tracked_parts`: the tracker's columns in a video unit's part, and the person ids read back from them.
 - :mod:`.rescoring`: :func:`rescore_corpus`, new labels from the embeddings kept in the parts.
 """
 

@@ -9,9 +9,9 @@ from ..core.checks import check_count, check_text
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, warn
 from ..embeddings import python_values
-from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS
-from .persons import corpus_person_ids, persons_by_video
+from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS, persons_by_video
 from .store import CorpusFolder, part_schema
+from .tracked_parts import corpus_person_ids
 
 __all__ = ["read_corpus", "corpus_columns", "column_names"]
 

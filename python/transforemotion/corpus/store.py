@@ -82,7 +82,7 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional
                 embedding: Optional[tuple] = None) -> bytes:
     """A part: the result columns of one unit as Parquet bytes, with fixed types.
 
-    ``extra`` adds columns that are ready as Arrow arrays (the person tracker's, see :mod:`.persons`);
+    ``extra`` adds columns that are ready as Arrow arrays (the person tracker's, see :mod:`.tracked_parts`);
     ``embedding``: (vectors, model record, precision) to keep each row's image embedding in the part,
     in the layout of :mod:`transforemotion.embeddings.files`.
     """
@@ -261,7 +261,7 @@ class CorpusFolder:
 
 
 def _result_columns(schema):
-    """A part's result columns: all but the person tracker's own ("_"-prefixed, see .persons) and a kept
+    """A part's result columns: all but the person tracker's own ("_"-prefixed, see .tracked_parts) and a kept
     embedding (keep_embeddings)."""
     import pyarrow as pa
 

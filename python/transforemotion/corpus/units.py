@@ -25,8 +25,8 @@ from ..engine import (NO_FACE, ModelOrLoader, Picture, Rows, ScoringRequest, no_
 from ..media import load_image, open_video, read_frames
 from ..models import VisionLanguageModel
 from .inputs import Unit
-from .persons import appearance_arrays
 from .store import table_bytes
+from .tracked_parts import appearance_arrays
 
 __all__ = ["UnitResult", "score_units"]
 

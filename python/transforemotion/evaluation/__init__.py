@@ -2,10 +2,10 @@
 
 - :mod:`.tables`: reading and checking score tables (which columns are labels, the truth).
 - :mod:`.metrics`: :func:`evaluate_scores` and its measures.
-- :mod:`.folders`: :func:`evaluate_dir`, a labelled folder scored and evaluated in one call.
+- :mod:`.labelled_folders`: :func:`evaluate_dir`, a labelled folder scored and evaluated in one call.
 """
 
-from .folders import evaluate_dir
+from .labelled_folders import evaluate_dir
 from .metrics import ECE_BINS, evaluate_scores, expected_calibration_error
 from .tables import METADATA_COLUMNS, columns_of, label_columns
 

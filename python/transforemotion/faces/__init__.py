@@ -4,8 +4,8 @@
 - :mod:`.mtcnn_torch`: the same cascade in torch, batched across frames, on any device.
 - :mod:`.backends`: both behind one interface (``detect_faces(image, backend=...)``, batched calls).
 - :mod:`.selection`: ``face_selection`` (largest, left, right, all, none) and the padded crop.
-- :mod:`.tracking`: people followed through a video (the ``person`` column): the tracker, its appearance
-  vector, and helpers for score rows.
+- :mod:`.tracking`: people followed through a video (the ``person`` column): the tracker, its options
+  (``TrackerConfig``), its appearance vector, and the tracker run over score rows.
 """
 
 from .backends import FACE_BACKENDS, choose_faces_batch, detect_faces, detect_faces_batch, resolve_face_backend

@@ -22,13 +22,9 @@ from .sampling import (DEFAULT_NFRAMES, MAX_FRAMES, FrameIndices, FrameSampling,
 __all__ = [
     "choose_frames", "open_video", "read_frames", "check_video_name", "downloaded_video", "DEFAULT_IMAGE_PATTERN",
     "IMAGE_EXTENSIONS", "IMAGE_FILE_EXTENSIONS", "VIDEO_EXTENSIONS", "check_folder", "extension_pattern",
-    "list_image_files", "list_files", "list_subfolders", "FrameSaver", "SavedFiles", "frame_file_name", "check_frame_folder",
+    "list_image_files", "list_files", "list_subfolders", "FrameSaver", "SavedFiles", "frame_file_name",
+    "check_frame_folder",
     "MAX_DOWNLOAD_BYTES", "URL_TIMEOUT_SECONDS", "download", "fetch_url", "is_url", "quote_url",
     "IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "check_local_file", "load_image", "DEFAULT_NFRAMES", "MAX_FRAMES",
-    "FrameIndices", "FrameSampling", "frames_to_score", "sample_frame_indices", "extensions",
+    "FrameIndices", "FrameSampling", "frames_to_score", "sample_frame_indices",
 ]
-
-
-def extensions() -> dict:
-    """The file-name extensions read from folders, by kind; R asks for them here instead of copying them."""
-    return {"image": list(IMAGE_EXTENSIONS), "video": list(VIDEO_EXTENSIONS)}

@@ -18,7 +18,7 @@ None of them stops a listing:
 - a file that disappears after the listing is the reader's "not found".
 
 The file-name extensions we read are defined here once as well (R asks for
-them through :func:`transforemotion.media.extensions`).
+them through :func:`transforemotion._bridge.media_extensions`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ first seen in the same frame are numbered left to right).
 How a face is followed
 ----------------------
 The tracker is online (each frame is decided when it arrives, never revised)
-and works like SORT/ByteTrack with an appearance model for re-identification:
+and works like SORT/ByteTrack with an appearance model for re-identification
+(the options named below are the fields of :class:`TrackerConfig`):
 
 - Motion. Each person's box (centre, and the logarithm of width and height)
   follows a constant-velocity filter in units of *sampled* frames, so with
@@ -101,24 +102,22 @@ the faces.
 
 Modules
 -------
-- :mod:`.tracker`: :class:`PersonTracker`; :mod:`.tracks`: what it keeps of
+- :mod:`.tracker`: :class:`PersonTracker`; :mod:`.config`: :class:`TrackerConfig`,
+  its options in one frozen, checked object; :mod:`.tracks`: what it keeps of
   each person, and box geometry; :mod:`.assignment`: the assignment solver.
 - :mod:`.appearance`: :func:`face_descriptor`, the model-independent
   appearance vector the scoring path gives the tracker.
-- :mod:`.rows`: helpers for the scoring layer: :func:`track_rows` runs a
-  tracker over score rows (one row per face, rows of one frame together);
-  :func:`most_seen_persons` keeps the ``persons=N`` people seen most often;
-  :func:`person_gaps` lists the sampled frames between a person's first and
-  last appearance where they have no row, and :func:`person_rows` plans a
-  result's rows by person (gaps filled); :func:`check_person_names` and
-  :func:`name_persons` turn ids into names.
+- :mod:`.rows`: :func:`track_rows` runs a tracker over score rows (one row
+  per face, rows of one frame together). What a result does with the ids
+  (``persons=``, rows where a person is missing, ``person_names=``) is the
+  engine's: :mod:`transforemotion.engine.persons`.
 """
 
 from .appearance import DESCRIPTOR_SIZE, face_descriptor
 from .assignment import linear_sum_assignment
-from .rows import (NO_PERSON, check_person_names, most_seen_persons, name_persons, person_gaps, person_rows,
-                   track_rows)
+from .config import TrackerConfig
+from .rows import NO_PERSON, track_rows
 from .tracker import PersonTracker
 
-__all__ = ["PersonTracker", "face_descriptor", "DESCRIPTOR_SIZE", "linear_sum_assignment", "track_rows",
-           "most_seen_persons", "person_gaps", "person_rows", "check_person_names", "name_persons", "NO_PERSON"]
+__all__ = ["PersonTracker", "TrackerConfig", "face_descriptor", "DESCRIPTOR_SIZE", "linear_sum_assignment",
+           "track_rows", "NO_PERSON"]

@@ -14,9 +14,10 @@ import numpy as np
 from ...core.errors import ArgumentError
 from ...core.messages import arg, value
 from .assignment import linear_sum_assignment
+from .config import TrackerConfig
 from .tracks import (CALIBRATION_MIN, CALIBRATION_SAMPLES, FIRST_MOVE_TOLERANCE, FORBIDDEN, HIDDEN_IOU, MAX_GROWTH,
                      MISSED_FRAME_COST, NEGATIVES_PER_FRAME, POSITION_GAIN, RECALIBRATE_EVERY, VELOCITY_FIRST,
-                     VELOCITY_GAIN, Ring, Track, box_iou, box_states, check_option, state_boxes)
+                     VELOCITY_GAIN, Ring, Track, box_iou, box_states, state_boxes)
 
 __all__ = ["PersonTracker"]
 
@@ -25,77 +26,17 @@ class PersonTracker:
     """Stable person ids for the faces of a video, one sampled frame at a time.
 
     Args:
-        high_confidence: faces at least this confident are matched first and
-            with appearance; the others on motion alone (ByteTrack's two
-            stages). Our detector keeps faces from 0.7, real faces score
-            mostly above 0.9.
-        max_distance: how far a face may be from where a person was predicted
-            to be, in face sizes (the geometric mean of the box's width and
-            height), one sampled frame after the person was last seen.
-        distance_growth: added to ``max_distance`` for each further sampled
-            frame the person was missed.
-        max_size_change: how much a face may grow or shrink between sampled
-            frames (a factor) and still be the same person on motion alone.
-        max_predict_frames: for how many sampled frames a missed person is
-            still looked for where motion predicts them.
-        max_lost_frames: for how many sampled frames a person no longer seen
-            is remembered for re-identification by appearance.
-        max_lost_tracks: at most this many people not seen in the current
-            frame are remembered (those lost longest are forgotten first).
-        appearance_weight: weight of appearance against motion when both
-            could explain a match (0: motion decides alone, appearance only
-            vetoes and re-identifies).
-        appearance_prior: (different, same): the similarity (cosine) below
-            which most pairs of different people lie, and above which most
-            faces of the same person lie, used until the video itself has
-            shown enough of each. The default suits :func:`face_descriptor`;
-            for other embeddings give values measured for them.
-        reidentify: how sure appearance must be to give a returning person
-            their old id, on the calibrated scale (0: as similar as the most
-            similar different people usually are; 1: as similar as the same
-            person's faces in consecutive frames usually are).
-        reidentify_seen: the same for a person seen in the previous frame
-            and predicted to be still in the picture, but elsewhere: a jump
-            that only a cut to another shot explains, which must be backed by
-            appearance as sure as from one frame to the next.
-        veto: a match that motion allows is refused when appearance falls
-            below this on the same scale. Low by default: half-hidden faces
-            look unlike their person, and a stricter veto (0) split people
-            who crossed in the test clips into new ids; cuts are caught
-            mostly by the motion gates and ``reidentify_seen`` instead.
-        smoothing: how much of a person's appearance is kept at each update
-            (the rest comes from the new face).
+        config: the tracker's options (:class:`TrackerConfig`, checked when made); None: the defaults.
 
     Call :meth:`update` once per sampled frame, in order, including frames
     without faces (with zero boxes), so that time passes for the tracker.
     """
 
-    def __init__(self, high_confidence: float = 0.9, max_distance: float = 1.0, distance_growth: float = 0.25,
-                 max_size_change: float = 1.5, max_predict_frames: int = 10, max_lost_frames: int = 1000,
-                 max_lost_tracks: int = 32, appearance_weight: float = 1.0,
-                 appearance_prior: Tuple[float, float] = (0.80, 0.90), reidentify: float = 0.5,
-                 reidentify_seen: float = 1.0, veto: float = -1.0, smoothing: float = 0.9):
-        self.high_confidence = check_option("high_confidence", high_confidence, 0.0, 1.0)
-        self.max_distance = check_option("max_distance", max_distance, 1e-6)
-        self.distance_growth = check_option("distance_growth", distance_growth, 0.0)
-        self.max_size_change = check_option("max_size_change", max_size_change, 1.0)
-        self.max_predict_frames = check_option("max_predict_frames", max_predict_frames, 1, integer=True)
-        self.max_lost_frames = check_option("max_lost_frames", max_lost_frames, self.max_predict_frames, integer=True)
-        self.max_lost_tracks = check_option("max_lost_tracks", max_lost_tracks, 0, integer=True)
-        self.appearance_weight = check_option("appearance_weight", appearance_weight, 0.0)
-        if (not isinstance(appearance_prior, (tuple, list)) or len(appearance_prior) != 2):
-            raise ArgumentError(f"{arg('appearance_prior')} must be two similarities (different, same) with "
-                             f"different < same, for example {value((0.8, 0.9))}; got {value(appearance_prior)}.")
-        different = check_option("appearance_prior", appearance_prior[0], -1.0, 1.0)
-        same = check_option("appearance_prior", appearance_prior[1], -1.0, 1.0)
-        if not different < same:
-            raise ArgumentError(f"{arg('appearance_prior')} must be (different, same) with different < same; "
-                             f"got {value(tuple(appearance_prior))}.")
-        self.appearance_prior = (different, same)
-        self.reidentify = check_option("reidentify", reidentify, -math.inf)
-        self.reidentify_seen = check_option("reidentify_seen", reidentify_seen, -math.inf)
-        self.veto = check_option("veto", veto, -math.inf)
-        self.smoothing = check_option("smoothing", smoothing, 0.0, 1.0)
+    def __init__(self, config: Optional[TrackerConfig] = None):
+        if config is not None and not isinstance(config, TrackerConfig):
+            raise ArgumentError(f"{arg('config')} must be a TrackerConfig, for example "
+                                f"TrackerConfig(max_lost_tracks=16); got {value(config)}.")
+        self.config = config or TrackerConfig()
         self._tracks: List[Track] = []
         self._frame = -1
         self._next_id = 0
@@ -124,7 +65,7 @@ class PersonTracker:
         return self._scale
 
     def _calibrate(self) -> Tuple[float, float]:
-        different, same = self.appearance_prior
+        different, same = self.config.appearance_prior
         seen_same, seen_different = self._same.filled(), self._different.filled()
         if len(seen_same) >= CALIBRATION_MIN:
             same = float(np.percentile(seen_same, 10))
@@ -204,13 +145,15 @@ class PersonTracker:
         distance /= size[:, None]
         # Before a person's second face their velocity is unknown, so the first move may be larger.
         unknown = np.array([t.hits == 1 for t in tracks])
-        tolerance = self.max_distance * np.where(unknown, FIRST_MOVE_TOLERANCE, 1.0) + self.distance_growth * (gaps - 1)
+        config = self.config
+        tolerance = (config.max_distance * np.where(unknown, FIRST_MOVE_TOLERANCE, 1.0)
+                     + config.distance_growth * (gaps - 1))
         growth = np.abs((det[None, :, 2] + det[None, :, 3]) / 2 - (predicted[:, None, 2] + predicted[:, None, 3]) / 2)
-        allowed = (distance <= tolerance[:, None]) & (growth <= math.log(self.max_size_change))
+        allowed = (distance <= tolerance[:, None]) & (growth <= math.log(self.config.max_size_change))
         # Distance counts in face sizes whatever the gap (the gap widens the gate, not the liking), and each
         # sampled frame a person was missed costs a little: where a face could continue either a person seen
         # a moment ago or one hidden for a while, as when two people cross, it continues the one just seen.
-        cost = np.minimum(1 - box_iou(state_boxes(predicted), boxes), distance / self.max_distance)
+        cost = np.minimum(1 - box_iou(state_boxes(predicted), boxes), distance / self.config.max_distance)
         cost += MISSED_FRAME_COST * (gaps[:, None] - 1)
         return np.where(allowed, cost, np.nan)
 
@@ -225,7 +168,7 @@ class PersonTracker:
     def _predictable(self, track: Track, gap: int, frame_size) -> bool:
         """Whether motion still says where the person is: missed for at most max_predict_frames, and
         (when the frame size is known) some of the predicted box still in the picture."""
-        if gap > self.max_predict_frames:
+        if gap > self.config.max_predict_frames:
             return False
         if frame_size is None:
             return True
@@ -268,7 +211,7 @@ class PersonTracker:
         tracks = self._tracks
         gaps = np.array([self._frame - t.last for t in tracks], dtype=np.int64)
         predictable = np.array([self._predictable(t, g, frame_size) for t, g in zip(tracks, gaps)], dtype=bool)
-        confident = confidence >= self.high_confidence
+        confident = confidence >= self.config.high_confidence
         hidden = np.zeros(n, dtype=bool)
         if n > 1:
             overlap = box_iou(boxes, boxes)
@@ -313,8 +256,9 @@ class PersonTracker:
                 unambiguous[faces[single.any(axis=0)]] = True
                 if score is not None:
                     looks = score[np.ix_(rows, faces)]
-                    cost = motion + self.appearance_weight * (1 - np.clip(np.nan_to_num(looks, nan=1.0), 0, 1))
-                    cost[looks < self.veto] = np.nan
+                    unlike = 1 - np.clip(np.nan_to_num(looks, nan=1.0), 0, 1)
+                    cost = motion + self.config.appearance_weight * unlike
+                    cost[looks < self.config.veto] = np.nan
             for r, c in self._assign(cost):
                 owner[faces[c]] = rows[r]
                 taken[rows[r]] = True
@@ -331,7 +275,8 @@ class PersonTracker:
         # Someone seen in the previous frame, and by motion still in the picture, cannot have jumped
         # to a face that motion rules out, unless the camera cut to another shot: such a face is more
         # likely another person who looks alike (as at the cut from one speaker to the other).
-        required = np.where((gaps[rows] == 1) & predictable[rows], self.reidentify_seen, self.reidentify)
+        required = np.where((gaps[rows] == 1) & predictable[rows], self.config.reidentify_seen,
+                            self.config.reidentify)
         for r, c in self._assign(np.where(looks >= required[:, None], 1 - looks, np.nan)):
             owner[faces[c]] = rows[r]
             taken[rows[r]] = True
@@ -376,7 +321,7 @@ class PersonTracker:
                 if track.feature is None:
                     track.feature = embeddings[i].copy()
                 else:
-                    mixed = self.smoothing * track.feature + (1 - self.smoothing) * embeddings[i]
+                    mixed = self.config.smoothing * track.feature + (1 - self.config.smoothing) * embeddings[i]
                     track.feature = mixed / max(np.linalg.norm(mixed), 1e-12)
         return ids
 
@@ -403,8 +348,8 @@ class PersonTracker:
 
     def _forget(self) -> None:
         frame = self._frame
-        if len(self._tracks) <= self.max_lost_tracks and all(
-                frame - t.last <= self.max_predict_frames or (frame - t.last <= self.max_lost_frames
+        if len(self._tracks) <= self.config.max_lost_tracks and all(
+                frame - t.last <= self.config.max_predict_frames or (frame - t.last <= self.config.max_lost_frames
                                                               and t.feature is not None and t.hits > 1)
                 for t in self._tracks):
             return  # nothing to forget: the common case, checked without building lists
@@ -413,9 +358,9 @@ class PersonTracker:
             gap = self._frame - track.last
             if gap == 0:
                 kept.append(track)
-            elif gap <= self.max_predict_frames or (
-                    track.feature is not None and track.hits > 1 and gap <= self.max_lost_frames):
+            elif gap <= self.config.max_predict_frames or (
+                    track.feature is not None and track.hits > 1 and gap <= self.config.max_lost_frames):
                 lost.append(track)
         lost.sort(key=lambda t: t.last, reverse=True)
-        self._tracks = kept + lost[: self.max_lost_tracks]
+        self._tracks = kept + lost[: self.config.max_lost_tracks]
 

@@ -7,16 +7,11 @@ grows by a factor, not by pixels).
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Optional
 
 import numpy as np
 
-from ...core.errors import ArgumentError
-from ...core.messages import arg, value
-
-__all__ = ["Track", "Ring", "box_iou", "box_states", "state_boxes", "check_option"]
+__all__ = ["Track", "Ring", "box_iou", "box_states", "state_boxes"]
 
 # Values of each kind (same person / different people) kept for calibration.
 CALIBRATION_SAMPLES = 256
@@ -102,17 +97,3 @@ class Ring:
 
     def filled(self) -> np.ndarray:
         return self.values[: min(self.count, len(self.values))]
-
-
-def check_option(name: str, given, low: float, high: float = math.inf, integer: bool = False):
-    ok = isinstance(given, numbers.Real) and not isinstance(given, bool) and math.isfinite(float(given))
-    if integer:
-        ok = ok and float(given) == int(given)
-    if not ok or not low <= given <= high:
-        kind = "a whole number" if integer else "a number"
-        bounds = [f"at least {value(low)}"] if low > -math.inf else []
-        bounds += [f"at most {value(high)}"] if high < math.inf else []
-        within = f" {' and '.join(bounds)}" if bounds else ""
-        raise ArgumentError(f"{arg(name)} must be {kind}{' of' if bounds else ''}{within}; got {value(given)}.")
-    return int(given) if integer else float(given)
-

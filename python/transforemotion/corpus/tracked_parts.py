@@ -1,4 +1,5 @@
-"""People in a corpus: each video's ``person`` column, given when the corpus is read.
+"""People in a corpus's parts: the tracker's columns a video unit's part keeps, and each row's
+person id read back from them when the corpus is read.
 
 Why at reading, not at scoring: a long video is cut into units that may be
 scored by different Ray workers at once, or in different runs (a resumed
@@ -8,20 +9,20 @@ face's appearance vector (float16, as the scoring path computes it) and the
 frame size; :func:`read_corpus` then runs one tracker per video over its
 parts in order, one part at a time, and gives exactly the ids
 ``video_scores`` gives for the same frames. The vectors stay in the parts:
-about 1.4 kB per face row.
+about 1.4 kB per face row. What a result then does with the ids (``persons=``,
+rows for missing people) is :func:`transforemotion.engine.persons.persons_by_video`'s.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
 from ..engine import Rows
-from ..engine.persons import person_value
-from ..faces.tracking import DESCRIPTOR_SIZE, NO_PERSON, PersonTracker, person_rows, track_rows
+from ..faces.tracking import DESCRIPTOR_SIZE, NO_PERSON, PersonTracker, track_rows
 
-__all__ = ["APPEARANCE_COLUMNS", "appearance_arrays", "corpus_person_ids", "persons_by_video"]
+__all__ = ["APPEARANCE_COLUMNS", "appearance_arrays", "corpus_person_ids"]
 
 # The part's columns for the tracker (a leading underscore: not result columns, never shown).
 APPEARANCE_COLUMN = "_appearance"
@@ -99,42 +100,3 @@ def _track_part(part, tracker: PersonTracker) -> np.ndarray:
         known = np.flatnonzero(height > 0)
         frame_size = (int(height[known[0]]), int(width[known[0]])) if len(known) else None
     return track_rows(columns["frame"], boxes, columns["confidence"], looks, frame_size, tracker=tracker)
-
-
-def persons_by_video(columns: Dict[str, list], id_column: str, person: np.ndarray,
-                     persons: Optional[int]) -> Dict[str, list]:
-    """The corpus's columns with ``person`` after ``time``, for each video only the ``persons`` people
-    seen most often (None: all), and a row with missing values for each person in each frame between
-    their first and last appearance where they were not found; rows of images are left as they are."""
-    ids = columns[id_column]
-    frames = columns["frame"]
-    n = len(ids)
-    source: List[int] = []
-    blank: List[bool] = []
-    who: List[int] = []
-    start = 0
-    while start < n:
-        stop = start + 1
-        while stop < n and ids[stop] == ids[start]:
-            stop += 1
-        if frames[start] == frames[start]:  # a video (images have no frame)
-            s, b, p = person_rows(np.asarray(frames[start:stop], float), person[start:stop], persons)
-            source += (s + start).tolist()
-            blank += b.tolist()
-            who += p.tolist()
-        else:
-            source += list(range(start, stop))
-            blank += [False] * (stop - start)
-            who += [NO_PERSON] * (stop - start)
-        start = stop
-    out: Dict[str, list] = {}
-    for name, values in columns.items():
-        keep = name in (id_column, "frame", "time")
-        out[name] = [values[i] if keep or not b else _missing(values[i]) for i, b in zip(source, blank)]
-        if name == "time":
-            out["person"] = [person_value(p) for p in who]
-    return out
-
-
-def _missing(v):
-    return None if isinstance(v, str) else float("nan")
