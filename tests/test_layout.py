@@ -237,3 +237,13 @@ def test_only_public_functions_take_long_argument_lists():
             if count > MAX_PARAMETERS and name not in public]
     assert not long, "\n".join(long)
     assert max(count for _, count in parameter_counts(ast.parse("def f(a, b, *, c, d=1):\n    pass"))) == 4
+
+
+def test_no_two_modules_share_a_file_name():
+    # A file name says what a module does; two `files.py` with different jobs make a reader open both to find one.
+    names: Dict[str, list] = {}
+    for module, path in MODULES.items():
+        if path.name not in ("__init__.py", "__main__.py"):
+            names.setdefault(path.name, []).append(module)
+    shared = {name: modules for name, modules in names.items() if len(modules) > 1}
+    assert not shared, shared

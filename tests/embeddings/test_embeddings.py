@@ -368,7 +368,7 @@ def test_a_file_of_many_row_groups_is_read_whole_and_in_order(tiny_model, pictur
     """Large files are written in row groups that threads read side by side; their rows come back in order."""
     import pyarrow.parquet as pq
 
-    from transforemotion.embeddings import files
+    from transforemotion.embeddings import parquet as files
 
     emb = quiet(te.embed_images, pictures * 3, face_selection="all", local_model_path=tiny_model)
     monkeypatch.setattr(files, "ROW_GROUP_ROWS", 2)
@@ -401,7 +401,7 @@ def test_an_error_in_a_thread_reading_row_groups_is_spelled_for_an_r_caller(tiny
                                                                            monkeypatch):
     """The row groups are read by threads; a message raised there is spelled for the caller, not for Python."""
     from transforemotion.core.messages import arg, caller
-    from transforemotion.embeddings import files
+    from transforemotion.embeddings import parquet as files
 
     emb = quiet(te.embed_images, pictures * 3, face_selection="all", local_model_path=tiny_model)
     monkeypatch.setattr(files, "ROW_GROUP_ROWS", 2)

@@ -84,7 +84,7 @@ def table_bytes(columns: Dict[str, list], labels: Sequence[str], extra: Optional
 
     ``extra`` adds columns that are ready as Arrow arrays (the person tracker's, see :mod:`.tracked_parts`);
     ``embedding``: (vectors, model record, precision) to keep each row's image embedding in the part,
-    in the layout of :mod:`transforemotion.embeddings.files`.
+    in the layout of :mod:`transforemotion.embeddings.parquet`.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -7,17 +7,17 @@ without reading a picture again.
 
 - :mod:`.record`: which model made a set of embeddings (its record and a fingerprint of its weights).
 - :mod:`.table`: :class:`Embeddings` (row table, float32 matrix, model record) and the rescoring arithmetic.
-- :mod:`.files`: the Parquet file (also the embedding column of a corpus part).
-- :mod:`.rescoring`: the model to rescore with (the one that made them, checked) and the rescoring itself.
+- :mod:`.parquet`: the Parquet file (also the embedding column of a corpus part).
+- :mod:`.label_scores`: the model to rescore with (the one that made them, checked) and the rescoring itself.
 
 This layer sits above the engine and below the corpus: the engine makes the
 embeddings (``ScoringPlan.keep_embeddings``), the corpus stores them in its parts.
 """
 
-from .files import (METADATA_KEY, PRECISIONS, embedding_array, embedding_metadata, python_values,
+from .parquet import (METADATA_KEY, PRECISIONS, embedding_array, embedding_metadata, python_values,
                     read_embedding_metadata, read_embeddings, vectors_from_column, write_embeddings, write_parquet)
 from .record import check_record, check_same_model, describe_model, model_record
-from .rescoring import rescore_embeddings, rescoring_model
+from .label_scores import rescore_embeddings, rescoring_model
 from .table import EMBEDDING_COLUMN, Embeddings, check_label_names, embeddings_from_rows, rescore_vectors, scores_table
 
 __all__ = [
