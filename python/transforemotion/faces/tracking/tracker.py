@@ -223,7 +223,9 @@ class PersonTracker:
         known = [k for k, t in enumerate(tracks) if t.feature is not None]
         if embeddings is not None and known:
             similarity = np.full((len(tracks), n), np.nan)
-            similarity[known] = np.stack([tracks[k].feature for k in known]) @ embeddings.T
+            # einsum, not BLAS: BLAS picks its kernel by processor, and the last bits it rounds differently feed
+            # the learned calibration, so the same video could get other ids on another machine.
+            similarity[known] = np.einsum("ij,kj->ik", np.stack([tracks[k].feature for k in known]), embeddings)
         score = self._appearance(similarity) if similarity is not None and self.appearance_reliable else None
 
         owner = np.full(n, -1)  # index into tracks, -1 for none yet
