@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from .core.checks import check_flag, check_text
-from .core.options import pick
+from .core.options import takes_options
 from .core.errors import ArgumentError
 from .core.messages import InputsFailedWarning, arg, value, warn
 from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringOptions, ScoringRequest,
@@ -25,11 +25,15 @@ from .engine import (IMAGE_ID_COLUMN, NO_FACE, PersonFollower, Rows, ScoringOpti
                      scoring_request, time_columns, warn_skipped, warn_unread, with_persons)
 from .engine.persons import PersonNames, name_person_column
 from .engine.stream import Picture
-from .media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, FrameSampling, FrameSaver, SavedFiles, check_frame_folder,
+from .media import (DEFAULT_IMAGE_PATTERN, FrameSampling, FrameSaver, SavedFiles, check_frame_folder,
                     check_local_file, choose_frames, downloaded_video, is_url, list_image_files, open_video,
                     read_frames)
 
 __all__ = ["image_scores", "image_scores_dir", "video_scores"]
+
+# transforEmotion's order of video_scores' arguments, which embed_video shares (options not named go last).
+VIDEO_ORDER = ("video classes nframes face_selection start end uniform ffreq save_video save_frames save_dir "
+               "video_name model local_model_path timestamps face_boxes templates batch_size device progress")
 
 
 def _check_sources(image) -> List[str]:
@@ -44,18 +48,12 @@ def _check_sources(image) -> List[str]:
     return list(sources)
 
 
+@takes_options("image classes", options=ScoringOptions)
 def image_scores(
     image: Union[str, Sequence[str]],
     classes: Sequence[str],
-    face_selection: str = "largest",
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
-    face_boxes: bool = False,
-    templates: Union[None, str, Sequence[str]] = None,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
 ) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in each image.
 
@@ -110,8 +108,7 @@ def image_scores(
         {'image': ['group.jpg', 'group.jpg'], 'face': [0, 1], 'x': [40, 310], 'y': [52, 60],
          'width': [88, 91], 'height': [88, 91], 'confidence': [0.99, 0.98], 'joy': [...], 'anger': [...]}
     """
-    request = scoring_request(classes, pick(ScoringOptions, locals()))
-    return rows_to_columns(*image_rows(image, request, "image_scores"))
+    return rows_to_columns(*image_rows(image, scoring_request(classes, options), "image_scores"))
 
 
 def image_rows(image, request: ScoringRequest, function_name: str):
@@ -126,20 +123,14 @@ def image_rows(image, request: ScoringRequest, function_name: str):
     return rows, request, leading
 
 
+@takes_options("dir classes face_selection pattern recursive", options=ScoringOptions)
 def image_scores_dir(
     dir: str,
     classes: Sequence[str],
-    face_selection: str = "largest",
     pattern: str = DEFAULT_IMAGE_PATTERN,
     recursive: bool = False,
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
-    face_boxes: bool = False,
-    templates: Union[None, str, Sequence[str]] = None,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
 ) -> Dict[str, list]:
     """Scores for every image file in a folder.
 
@@ -162,8 +153,7 @@ def image_scores_dir(
         {'image_id': ['a.jpg', 'b.png'], 'joy': [0.7, 0.4], 'anger': [0.3, 0.6]}
     """
     check_flag("recursive", recursive)
-    request = scoring_request(classes, pick(ScoringOptions, locals()))
-    return rows_to_columns(*dir_rows(dir, pattern, recursive, request, "image_scores_dir"))
+    return rows_to_columns(*dir_rows(dir, pattern, recursive, scoring_request(classes, options), "image_scores_dir"))
 
 
 def dir_rows(dir, pattern, recursive, request: ScoringRequest, function_name: str):
@@ -177,30 +167,18 @@ def dir_rows(dir, pattern, recursive, request: ScoringRequest, function_name: st
     return image_file_rows(request, paths, ids, function_name)
 
 
+@takes_options(VIDEO_ORDER + " persons person_names", options=ScoringOptions, sampling=FrameSampling,
+               saving=SavedFiles)
 def video_scores(
     video: str,
     classes: Sequence[str],
-    nframes: int = DEFAULT_NFRAMES,
-    face_selection: str = "largest",
-    start: float = 0,
-    end: float = -1,
-    uniform: bool = False,
-    ffreq: int = 15,
-    save_video: bool = False,
-    save_frames: bool = False,
-    save_dir: str = "temp/",
-    video_name: str = "temp",
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
     timestamps: bool = False,
-    face_boxes: bool = False,
-    templates: Union[None, str, Sequence[str]] = None,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
     persons: Optional[int] = None,
     person_names: PersonNames = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
+    sampling: FrameSampling,
+    saving: SavedFiles,
 ) -> Dict[str, list]:
     """Zero-shot probabilities of each label for the face in sampled frames of a video.
 
@@ -250,9 +228,9 @@ def video_scores(
         ...              person_names=["therapist", "client"])  # doctest: +SKIP
         {'frame': [0, 0, 15, ...], 'time': [...], 'person': ['therapist', 'client', ...], 'face': [0, 1, ...], ...}
     """
-    video_call = VideoCall.of(locals())
-    persons = check_person_options(face_selection, persons, person_names)
-    request = scoring_request(classes, pick(ScoringOptions, locals()), video=True)
+    video_call = VideoCall.of(video, sampling, saving, timestamps)
+    persons = check_person_options(options.face_selection, persons, person_names)
+    request = scoring_request(classes, options, video=True)
     return name_person_column(rows_to_columns(*video_rows(video, request, "video_scores", video_call, persons)),
                               person_names)
 
@@ -266,11 +244,10 @@ class VideoCall:
     timestamps: bool
 
     @classmethod
-    def of(cls, arguments: Dict[str, object]) -> "VideoCall":
-        """From a public function's ``locals()``: ``video_scores``, ``embed_video``, ``vad_scores``."""
-        check_text("video", arguments["video"], "a video file path or an http(s) URL")
-        return cls(pick(FrameSampling, arguments), pick(SavedFiles, arguments),
-                   check_flag("timestamps", arguments["timestamps"]))
+    def of(cls, video, sampling: FrameSampling, saving: SavedFiles, timestamps) -> "VideoCall":
+        """``video_scores``' and ``embed_video``'s video arguments, checked."""
+        check_text("video", video, "a video file path or an http(s) URL")
+        return cls(sampling, saving, check_flag("timestamps", timestamps))
 
 
 def video_rows(video, request: ScoringRequest, function_name: str, call: VideoCall, persons=None):

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Sequence, Union
 
-from .api import VideoCall, dir_rows, image_rows, video_rows
+from .api import VIDEO_ORDER, VideoCall, dir_rows, image_rows, video_rows
 from .core.checks import check_flag
-from .core.options import pick
+from .core.options import takes_options
 from .embeddings import Embeddings, embeddings_from_rows, read_embeddings, rescore_embeddings, write_embeddings
 from .engine import ScoringOptions, embedding_request
-from .media import DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES
+from .media import DEFAULT_IMAGE_PATTERN, FrameSampling, SavedFiles
 
 __all__ = ["Embeddings", "embed_images", "embed_dir", "embed_video", "rescore", "save_embeddings", "load_embeddings"]
 
@@ -29,16 +29,11 @@ def _embeddings(shaped) -> Embeddings:
     return embeddings_from_rows(rows, request, leading, request.load())
 
 
+@takes_options("image", skip=("templates",), options=ScoringOptions)
 def embed_images(
     image: Union[str, Sequence[str]],
-    face_selection: str = "largest",
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
-    face_boxes: bool = False,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
 ) -> Embeddings:
     """The image embedding of the face in each image, for :func:`rescore` with any labels later.
 
@@ -57,22 +52,16 @@ def embed_images(
         >>> emb = embed_images(["a.jpg", "b.jpg"])  # doctest: +SKIP
         >>> rescore(emb, ["joy", "anger"]) == image_scores(["a.jpg", "b.jpg"], ["joy", "anger"])  # doctest: +SKIP
     """
-    request = embedding_request(pick(ScoringOptions, locals()))
-    return _embeddings(image_rows(image, request, "embed_images"))
+    return _embeddings(image_rows(image, embedding_request(options), "embed_images"))
 
 
+@takes_options("dir face_selection pattern recursive", skip=("templates",), options=ScoringOptions)
 def embed_dir(
     dir: str,
-    face_selection: str = "largest",
     pattern: str = DEFAULT_IMAGE_PATTERN,
     recursive: bool = False,
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
-    face_boxes: bool = False,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
 ) -> Embeddings:
     """Embeddings of every image file in a folder: ``image_scores_dir``'s rows (``image_id``, ...), one vector each.
 
@@ -80,30 +69,18 @@ def embed_dir(
     (those are the labels' side: give them to :func:`rescore`).
     """
     check_flag("recursive", recursive)
-    request = embedding_request(pick(ScoringOptions, locals()))
-    return _embeddings(dir_rows(dir, pattern, recursive, request, "embed_dir"))
+    return _embeddings(dir_rows(dir, pattern, recursive, embedding_request(options), "embed_dir"))
 
 
+@takes_options(VIDEO_ORDER.replace("classes ", ""), skip=("templates",), options=ScoringOptions,
+               sampling=FrameSampling, saving=SavedFiles)
 def embed_video(
     video: str,
-    nframes: int = DEFAULT_NFRAMES,
-    face_selection: str = "largest",
-    start: float = 0,
-    end: float = -1,
-    uniform: bool = False,
-    ffreq: int = 15,
-    save_video: bool = False,
-    save_frames: bool = False,
-    save_dir: str = "temp/",
-    video_name: str = "temp",
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
     timestamps: bool = False,
-    face_boxes: bool = False,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
+    sampling: FrameSampling,
+    saving: SavedFiles,
 ) -> Embeddings:
     """Embeddings of the face in sampled frames of a video: ``video_scores``' rows, one vector each.
 
@@ -115,9 +92,9 @@ def embed_video(
         >>> rescore(emb, ["joy", "anger"])  # doctest: +SKIP
         {'frame': [0, 5, 10, ...], 'time': [0.0, 0.2, 0.4, ...], 'joy': [...], 'anger': [...]}
     """
-    video_call = VideoCall.of(locals())
+    video_call = VideoCall.of(video, sampling, saving, timestamps)
     # With face_selection="all" people are followed through the video, as video_scores does: `person` rides along.
-    request = embedding_request(pick(ScoringOptions, locals()), video=True)
+    request = embedding_request(options, video=True)
     return _embeddings(video_rows(video, request, "embed_video", video_call))
 
 

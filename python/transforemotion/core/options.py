@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import inspect
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
-__all__ = ["option", "changed_options", "check_fields", "pick", "add_flags", "flag_values", "option_names",
+__all__ = ["option", "takes_options", "changed_options", "check_fields", "pick", "add_flags", "flag_values", "option_names",
            "option_values"]
 
 _KEY = "transforemotion"
+_SAME = object()
 
 
 def option(default: Any, help: str, *, check: Optional[Callable[[str, Any], Any]] = None,
            flag: Optional[str] = None, cli: Optional[Mapping[str, Any]] = None,
-           from_cli: Optional[Callable[[Any], Any]] = None) -> Any:
+           from_cli: Optional[Callable[[Any], Any]] = None, public_default: Any = _SAME) -> Any:
     """A dataclass field that is a user-facing option.
 
     Args:
@@ -39,8 +42,12 @@ def option(default: Any, help: str, *, check: Optional[Callable[[str, Any], Any]
             ``choices``, ``action``, ``nargs``, ``default``).
         from_cli: turns the parsed flag into the Python value (e.g. a list of
             one template into the template).
+        public_default: the default shown in the public signatures, where it
+            differs from ``default`` (transforEmotion's ``nframes=100``, told
+            apart from an explicit 100, is ``None`` inside).
     """
-    meta = {"help": help, "check": check, "flag": flag, "cli": dict(cli or {}), "from_cli": from_cli}
+    meta = {"help": help, "check": check, "flag": flag, "cli": dict(cli or {}), "from_cli": from_cli,
+            "public_default": default if public_default is _SAME else public_default}
     return dataclasses.field(default=default, metadata={_KEY: meta})
 
 
@@ -51,6 +58,56 @@ def _meta(field: dataclasses.Field) -> Optional[dict]:
 def option_names(cls) -> tuple:
     """The names of ``cls``'s options, in declaration order."""
     return tuple(f.name for f in dataclasses.fields(cls) if _meta(f) is not None)
+
+
+def takes_options(order: str, skip: Iterable[str] = (), **groups) -> Callable:
+    """Decorator: a public function's flat signature, made of its own arguments and the fields of option objects.
+
+    The function is written with its own arguments and one keyword argument
+    per group of options (``options: ScoringOptions``, ``sampling:
+    FrameSampling``, ...), and receives those objects, made and checked;
+    callers, ``help()``, R and the drift test see the flat signature
+    transforEmotion has, with each option's public default. ``order`` names
+    the arguments in the signature's order (``*`` starts the keyword-only
+    ones); options it does not name come last, in field order, so a new
+    option needs no change here. ``skip`` names options this function does
+    not take (their defaults apply). An argument of the function's own with
+    the name of an option (``vad_scores``' ``model="auto"``) replaces the
+    option in the signature and is given to both.
+    """
+    def decorate(fn: Callable) -> Callable:
+        own = dict(inspect.signature(fn).parameters)
+        for group in groups:
+            own.pop(group)
+        fields = {f.name: f for cls in groups.values() for f in dataclasses.fields(cls)
+                  if _meta(f) is not None and f.name not in skip}
+        names = [name for name in order.split() if name not in skip]
+        unlisted = [name for name in dict.fromkeys(list(own) + list(fields)) if name not in names]
+        parameters, kind = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
+        for name in names + [n for n in unlisted if n not in own]:
+            if name == "*":
+                kind = inspect.Parameter.KEYWORD_ONLY
+            elif name in own:
+                parameters.append(own[name].replace(kind=kind))
+            else:
+                field = fields[name]
+                parameters.append(inspect.Parameter(name, kind, default=_meta(field)["public_default"],
+                                                    annotation=field.type))
+        if any(name in own for name in unlisted):  # a mistake in our code, caught when the package is imported
+            raise TypeError(f"{fn.__name__}: the order names none of its own arguments "
+                            f"{[n for n in unlisted if n in own]}")
+        signature = inspect.Signature(parameters, return_annotation=inspect.signature(fn).return_annotation)
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            values = signature.bind(*args, **kwargs)
+            values.apply_defaults()
+            made = {group: pick(cls, values.arguments) for group, cls in groups.items()}
+            return fn(**{name: values.arguments[name] for name in own}, **made)
+
+        call.__signature__ = signature
+        return call
+    return decorate
 
 
 def changed_options(instance) -> Dict[str, Any]:

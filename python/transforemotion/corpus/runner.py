@@ -20,10 +20,10 @@ from ..core.checks import check_choice, check_count, check_flag, check_number, c
 from ..core.errors import ArgumentError
 from ..core.messages import InputsFailedWarning, arg, function, value, warn
 from ..embeddings import EMBEDDING_COLUMN, PRECISIONS
-from ..core.options import pick
+from ..core.options import takes_options
 from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringOptions, ScoringRequest,
                       check_person_options, scoring_request)
-from ..media import DEFAULT_NFRAMES, FrameSampling
+from ..media import FrameSampling
 from .inputs import Unit, plan_units, read_sources, warn_short_videos
 from .store import FORMAT, CorpusFolder, require_pyarrow
 from .units import UnitResult, score_units
@@ -89,36 +89,28 @@ def _say(show: bool, message: str) -> None:
         print(f"{function('score_corpus')}: {message}", file=sys.stderr, flush=True)
 
 
+@takes_options("inputs classes output_dir * engine nframes face_selection start end uniform ffreq recursive model "
+               "local_model_path face_boxes templates unit_size overwrite keep_embeddings embedding_precision "
+               "batch_size device progress address workers gpus_per_worker cpus_per_worker persons",
+               options=ScoringOptions, sampling=FrameSampling)
 def score_corpus(
     inputs: Union[str, Sequence[str]],
     classes: Sequence[str],
     output_dir: str,
-    *,
     engine: str = "local",
-    nframes: int = DEFAULT_NFRAMES,
-    face_selection: str = "largest",
-    start: float = 0,
-    end: float = -1,
-    uniform: bool = False,
-    ffreq: int = 15,
     recursive: bool = False,
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
-    face_boxes: bool = False,
-    templates: Union[None, str, Sequence[str]] = None,
     unit_size: int = DEFAULT_UNIT_SIZE,
     overwrite: bool = False,
     keep_embeddings: bool = False,
     embedding_precision: str = "float32",
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
     address: Optional[str] = None,
     workers: Optional[int] = None,
     gpus_per_worker: Optional[float] = None,
     cpus_per_worker: float = 1,
     persons: Optional[int] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
+    sampling: FrameSampling,
 ) -> Dict[str, list]:
     """Score every video and image of a corpus into ``output_dir``, resumably.
 
@@ -193,12 +185,11 @@ def score_corpus(
     """
     engine = check_choice("engine", engine, ENGINES)
     on_ray = engine == "ray"
-    options, sampling = pick(ScoringOptions, locals()), pick(FrameSampling, locals())
     for name, flag in (("recursive", recursive), ("overwrite", overwrite), ("keep_embeddings", keep_embeddings)):
         check_flag(name, flag)
     embedding_precision = check_choice("embedding_precision", embedding_precision, PRECISIONS)
     unit_size = check_count("unit_size", unit_size, 1, MAX_UNIT_SIZE)
-    persons = check_person_options(face_selection, persons, names_allowed=False)
+    persons = check_person_options(options.face_selection, persons, names_allowed=False)
     # On Ray the model runs on the workers, whose devices this machine cannot see: only the spelling is checked.
     request = scoring_request(classes, options, video=True, device_check=not on_ray)
     _check_labels_free(request.plan.labels)

@@ -8,7 +8,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 from ..core.checks import check_classes
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, mapping, value, warn
-from ..core.options import pick
+from ..core.options import takes_options
 from ..engine import IMAGE_ID_COLUMN, ScoringOptions, score_image_files, scoring_request
 from ..media import DEFAULT_IMAGE_PATTERN, check_folder, list_image_files, list_subfolders
 from .metrics import evaluate_scores, metrics_libraries
@@ -48,19 +48,15 @@ def _check_label_map(label_map, folders: Sequence[str]) -> Dict[str, str]:
     return dict(label_map)
 
 
+@takes_options("dir classes label_map templates face_selection pattern model local_model_path batch_size device "
+               "progress", skip=("face_boxes",), options=ScoringOptions)
 def evaluate_dir(
     dir: str,
     classes: Optional[Sequence[str]] = None,
     label_map: Optional[Mapping[str, str]] = None,
-    templates=None,
-    face_selection: str = "largest",
     pattern: str = DEFAULT_IMAGE_PATTERN,
-    model: str = "oai-base",
-    local_model_path: Optional[str] = None,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
 ) -> Dict[str, Dict[str, object]]:
     """Score a labelled folder of images and evaluate the scores against its labels.
 
@@ -119,7 +115,7 @@ def evaluate_dir(
             f"{', '.join(map(repr, reserved))} cannot be a class here: the result uses that column name. "
             f"Rename the folder or map it with {arg('label_map')}."
         )
-    request = scoring_request(labels, pick(ScoringOptions, locals()))
+    request = scoring_request(labels, options)
     # Fail now, not after an hour of scoring, when the metrics libraries are missing.
     metrics_libraries()
 

@@ -96,6 +96,18 @@ class FrameIndices(SequenceABC):
         return f"FrameIndices(range({self._range.start}, {self._range.stop}, {self._range.step}))"
 
 
+class _DefaultFrameCount(int):
+    """transforEmotion's default of 100 frames, told apart from an explicit ``nframes=100``.
+
+    Left at the default, a short clip is scored on the frames it has (up to
+    100) instead of being refused; an explicit count that cannot be met is
+    an error.
+    """
+
+
+DEFAULT_NFRAMES = _DefaultFrameCount(100)
+
+
 def _frame_count(name: str, given) -> Optional[int]:
     # None, or transforEmotion's default left as it is, stands for "as many as fit, up to 100" (frames_and_note).
     if given is None or given is DEFAULT_NFRAMES:
@@ -119,7 +131,8 @@ class FrameSampling:
 
     nframes: Optional[int] = option(
         None, "how many frames to score (default: up to 100, as many as the video has room for; an N the video "
-              "cannot supply is an error)", check=_frame_count, cli=dict(type=int, metavar="N"))
+              "cannot supply is an error)", check=_frame_count, cli=dict(type=int, metavar="N"),
+        public_default=DEFAULT_NFRAMES)
     start: float = option(0, "score from here", check=check_seconds, cli=dict(type=float, metavar="SECONDS"))
     end: float = option(-1, "score up to here; -1: the end", check=_end_seconds,
                         cli=dict(type=float, metavar="SECONDS"))
@@ -247,16 +260,6 @@ def _too_few_frames(nframes: int, ffreq: int, needed: int, available: int, where
             f"{arg('uniform', True)} to spread {nframes} frames over the range.")
 
 
-class _DefaultFrameCount(int):
-    """transforEmotion's default of 100 frames, told apart from an explicit ``nframes=100``.
-
-    Left at the default, a short clip is scored on the frames it has (up to
-    100) instead of being refused; an explicit count that cannot be met is
-    an error.
-    """
-
-
-DEFAULT_NFRAMES = _DefaultFrameCount(100)
 
 
 def frames_and_note(total_frames, fps, sampling: FrameSampling) -> Tuple[FrameIndices, Optional[str]]:

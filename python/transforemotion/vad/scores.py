@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import urllib.parse
@@ -9,11 +10,11 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 from .. import api
 from ..core.checks import check_choice, check_flag, check_text
-from ..core.options import changed_options, option_values, pick
+from ..core.options import changed_options, takes_options
 from ..engine import ScoringOptions
 from ..core.errors import ArgumentError
 from ..core.messages import arg, function, value
-from ..media import (DEFAULT_IMAGE_PATTERN, DEFAULT_NFRAMES, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+from ..media import (DEFAULT_IMAGE_PATTERN, IMAGE_FILE_EXTENSIONS as IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                      FrameSampling, SavedFiles)
 from .labels import DIMENSIONS, as_text, check_dimensions, pole_classes, vad_columns, vad_labels
 
@@ -83,6 +84,10 @@ def _check_unused(given: Mapping[str, object], applies_to: str) -> None:
                             f"{'it' if len(names) == 1 else 'them'} out for this input.")
 
 
+@takes_options("input input_type dimensions label_type custom_labels model face_selection local_model_path face_boxes "
+               "templates batch_size device progress pattern recursive nframes start end uniform ffreq timestamps "
+               "save_video save_frames save_dir video_name persons person_names",
+               options=ScoringOptions, sampling=FrameSampling, saving=SavedFiles)
 def vad_scores(
     input: Union[str, Sequence[str]],
     input_type: str = "auto",
@@ -90,28 +95,15 @@ def vad_scores(
     label_type: str = "definitional",
     custom_labels: Optional[Mapping[str, Mapping[str, str]]] = None,
     model: str = "auto",
-    face_selection: str = "largest",
-    local_model_path: Optional[str] = None,
-    face_boxes: bool = False,
-    templates: Union[None, str, Sequence[str]] = None,
-    batch_size: Optional[int] = None,
-    device: Optional[str] = None,
-    progress: Optional[bool] = None,
     pattern: str = DEFAULT_IMAGE_PATTERN,
     recursive: bool = False,
-    nframes: int = DEFAULT_NFRAMES,
-    start: float = 0,
-    end: float = -1,
-    uniform: bool = False,
-    ffreq: int = 15,
     timestamps: bool = False,
-    save_video: bool = False,
-    save_frames: bool = False,
-    save_dir: str = "temp/",
-    video_name: str = "temp",
     persons: Optional[int] = None,
     person_names: Union[None, Sequence[str], Mapping[int, str]] = None,
-    face_workers: Optional[int] = None,
+    *,
+    options: ScoringOptions,
+    sampling: FrameSampling,
+    saving: SavedFiles,
 ) -> Dict[str, list]:
     """Valence, arousal and dominance of the faces in images, a folder of images, or a video.
 
@@ -180,24 +172,22 @@ def vad_scores(
     if folder and len(items) > 1:
         raise ArgumentError(f"{arg('input')} has a folder among several inputs; give one folder on its own, or a list "
                          f"of image files.")
-    check_text("model", model, "a model name, a Hugging Face id or a model folder")
-    model = "oai-base" if model == "auto" else model
     check_flag("recursive", recursive)
     check_flag("timestamps", timestamps)
-    video_options = {**changed_options(pick(FrameSampling, locals())), **changed_options(pick(SavedFiles, locals())),
+    video_options = {**changed_options(sampling), **changed_options(saving),
                      **{name: given for name, given in (("timestamps", timestamps), ("persons", persons),
                                                         ("person_names", person_names)) if given not in (False, None)}}
     folder_options = {name: given for name, given, default in (("pattern", pattern, DEFAULT_IMAGE_PATTERN),
                                                                ("recursive", recursive, False)) if given != default}
-    scoring = option_values(locals(), ScoringOptions)
+    scoring = {**dataclasses.asdict(options), "model": "oai-base" if options.model == "auto" else options.model}
     if input_type == "video":
         _check_unused(folder_options, "a folder of images")
         if len(items) > 1:
             raise ArgumentError(f"{arg('input')} must be one video; to score several, call {function('vad_scores')} "
                              f"for each, or use {function('score_corpus')} for a whole corpus.")
         scores = api.video_scores(items[0], classes, timestamps=timestamps, persons=persons,
-                                  person_names=person_names, **option_values(locals(), FrameSampling, SavedFiles),
-                                  **scoring)
+                                  person_names=person_names, **dataclasses.asdict(sampling),
+                                  **dataclasses.asdict(saving), **scoring)
     else:
         _check_unused(video_options, "a video")
         if folder:
