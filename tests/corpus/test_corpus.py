@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import transforemotion as te
+from transforemotion.core.errors import FolderInUseError
 from transforemotion.corpus.store import CorpusFolder
 
 pytest.importorskip("pyarrow")
@@ -287,11 +288,32 @@ def test_new_files_are_added_without_rescoring_the_others(tiny_model, corpus, tm
 
 
 def test_a_second_writer_on_the_same_folder_is_refused(tiny_model, corpus, tmp_path):
-    pytest.importorskip("fcntl")
     out = str(tmp_path / "out")
     with CorpusFolder(out).lock():
         with pytest.raises(RuntimeError, match="Another score_corpus"):
             te.score_corpus([str(corpus / "d_face.jpg")], CLASSES, out, local_model_path=tiny_model, progress=False)
+
+
+def test_a_writer_in_another_process_is_refused_until_it_ends(tmp_path):
+    """The lock is the operating system's (filelock): another process holds it, and its end frees it."""
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    holder = subprocess.Popen([sys.executable, "-c", "import filelock, sys; lock = filelock.FileLock(sys.argv[1]); "
+                               "lock.acquire(); print('held', flush=True); sys.stdin.read()",
+                               os.path.join(out, ".corpus.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(FolderInUseError, match=r"Another score_corpus\(\) call is writing to"):
+            with CorpusFolder(out).lock():
+                pass
+        assert time.monotonic() - started < 1, "the lock must not wait"
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+    with CorpusFolder(out).lock():  # a killed holder leaves nothing locked
+        pass
 
 
 @pytest.mark.parametrize("kwargs, message", [
