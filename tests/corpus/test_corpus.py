@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import transforemotion as te
+from conftest import quiet
 from transforemotion.core.errors import FolderInUseError
 from transforemotion.corpus.store import CorpusFolder
 
@@ -34,12 +35,6 @@ def assert_same_rows(corpus_rows, reference, indices, columns):
         want = np.array(reference[name], dtype=float)
         assert got.shape == want.shape, name
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, equal_nan=True, err_msg=name)
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", te.TransforemotionWarning)
-        return fn(*args, **kwargs)
 
 
 @pytest.mark.parametrize("selection, boxes", [("largest", True), ("all", False)])
