@@ -107,6 +107,7 @@ def part_files(out):
     return sorted(n for n in os.listdir(parts) if n.endswith(".parquet")) if os.path.isdir(parts) else []
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_recomputing_or_losing_anything(tiny_model, corpus, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -358,6 +359,7 @@ def test_read_corpus_names_what_is_missing(tmp_path):
         te.read_corpus(str(tmp_path))
 
 
+@pytest.mark.slow
 def test_command_line_scores_resumes_and_refuses_in_flags(tiny_model, corpus, tmp_path):
     out = str(tmp_path / "out")
     table = str(tmp_path / "scores.csv")

@@ -16,6 +16,9 @@ import transforemotion as te
 from conftest import quiet
 from transforemotion.cli import main as cli_main
 
+# Every test here tracks people through real or drawn films: about 40 s on 2 cores in all.
+pytestmark = pytest.mark.slow
+
 CLASSES = ["joy", "anger"]
 STEP = 2  # every second frame of the clips: about 20 pixels of movement per sampled frame
 
