@@ -6,17 +6,51 @@ loaded through ``local_model_path``, the same path users take.
 
 import os
 import struct
+import warnings
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+import transforemotion as te
 from transforemotion.testing import build_tiny_clip
 
 # The same scores on every test machine: the image tower runs in float32 here even on a CPU with AMX, where it
 # would run in bfloat16 by default (tests/models/test_cpu_precision.py tests that path by setting this itself).
 os.environ.setdefault("TRANSFOREMOTION_CPU_BFLOAT16", "0")
+
+
+def quiet(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with our own warnings (skipped pictures, missing units) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", te.TransforemotionWarning)
+        return fn(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def thread_counts_unchanged():
+    """A test that leaves torch's or OpenCV's thread count changed fails, and the count is restored, so the
+    tests after it run as they would alone. (A module-scoped fixture may change a count for its module:
+    it is set before and restored after each of its tests' checks.)"""
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    yield
+    after = torch.get_num_threads(), cv2.getNumThreads()
+    if after != before:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
+        pytest.fail(f"the test changed the thread counts (torch, OpenCV) from {before} to {after} and did not "
+                    "restore them; use the set_torch_threads fixture, or restore them in a finally block",
+                    pytrace=False)
+
+
+@pytest.fixture
+def set_torch_threads():
+    """``set_torch_threads(n)`` sets torch's thread count for this test; the count before comes back after it."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

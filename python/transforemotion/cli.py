@@ -30,6 +30,7 @@ import warnings
 from typing import Dict, List, Optional, Sequence
 
 from . import api, corpus, embeddings_api
+from .core import settings
 from .core.checks import is_missing
 from .core.options import flag_values
 from .core.errors import ArgumentError, InputError, TransforemotionError
@@ -280,7 +281,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
         return EXIT_ENVIRONMENT
     except Exception as exc:  # noqa: BLE001 - anything else is a fault of ours, never the user's mistake
-        if os.environ.get("TRANSFOREMOTION_DEBUG"):
+        if settings.debug():
             traceback.print_exc()
         print(f"transforemotion: internal error: {type(exc).__name__}: {exc}\n"
               "This is a fault in transforemotion or a library it uses, not in your input. Please report it to the "

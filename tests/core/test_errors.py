@@ -63,6 +63,7 @@ def test_cli_exit_codes_tell_input_from_environment_from_faults(tmp_path, capsys
     assert cli.main(["image", str(image), "--classes", "joy", "anger"]) == cli.EXIT_ENVIRONMENT
 
 
+@pytest.mark.slow
 def test_the_shell_sees_the_exit_code(tmp_path):
     done = subprocess.run([sys.executable, "-m", "transforemotion", "image", str(tmp_path / "no.jpg"),
                            "--classes", "joy", "anger"], capture_output=True, text=True, timeout=300)

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import transforemotion as te
+from conftest import quiet
+from transforemotion.core.errors import FolderInUseError
 from transforemotion.corpus.store import CorpusFolder
 
 pytest.importorskip("pyarrow")
@@ -33,12 +35,6 @@ def assert_same_rows(corpus_rows, reference, indices, columns):
         want = np.array(reference[name], dtype=float)
         assert got.shape == want.shape, name
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, equal_nan=True, err_msg=name)
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", te.TransforemotionWarning)
-        return fn(*args, **kwargs)
 
 
 @pytest.mark.parametrize("selection, boxes", [("largest", True), ("all", False)])
@@ -111,6 +107,7 @@ def part_files(out):
     return sorted(n for n in os.listdir(parts) if n.endswith(".parquet")) if os.path.isdir(parts) else []
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_recomputing_or_losing_anything(tiny_model, corpus, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -287,11 +284,32 @@ def test_new_files_are_added_without_rescoring_the_others(tiny_model, corpus, tm
 
 
 def test_a_second_writer_on_the_same_folder_is_refused(tiny_model, corpus, tmp_path):
-    pytest.importorskip("fcntl")
     out = str(tmp_path / "out")
     with CorpusFolder(out).lock():
         with pytest.raises(RuntimeError, match="Another score_corpus"):
             te.score_corpus([str(corpus / "d_face.jpg")], CLASSES, out, local_model_path=tiny_model, progress=False)
+
+
+def test_a_writer_in_another_process_is_refused_until_it_ends(tmp_path):
+    """The lock is the operating system's (filelock): another process holds it, and its end frees it."""
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    holder = subprocess.Popen([sys.executable, "-c", "import filelock, sys; lock = filelock.FileLock(sys.argv[1]); "
+                               "lock.acquire(); print('held', flush=True); sys.stdin.read()",
+                               os.path.join(out, ".corpus.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(FolderInUseError, match=r"Another score_corpus\(\) call is writing to"):
+            with CorpusFolder(out).lock():
+                pass
+        assert time.monotonic() - started < 1, "the lock must not wait"
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+    with CorpusFolder(out).lock():  # a killed holder leaves nothing locked
+        pass
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -341,6 +359,7 @@ def test_read_corpus_names_what_is_missing(tmp_path):
         te.read_corpus(str(tmp_path))
 
 
+@pytest.mark.slow
 def test_command_line_scores_resumes_and_refuses_in_flags(tiny_model, corpus, tmp_path):
     out = str(tmp_path / "out")
     table = str(tmp_path / "scores.csv")

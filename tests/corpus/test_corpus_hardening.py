@@ -15,17 +15,11 @@ import numpy as np
 import pytest
 
 import transforemotion as te
-from conftest import claim_frames, moving_face_frames, write_video
+from conftest import claim_frames, moving_face_frames, quiet, write_video
 
 pytest.importorskip("pyarrow")
 
 CLASSES = ["joy", "anger"]
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", te.TransforemotionWarning)
-        return fn(*args, **kwargs)
 
 
 def test_a_part_from_another_run_is_named_with_what_to_do(tiny_model, corpus, tmp_path):

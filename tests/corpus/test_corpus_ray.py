@@ -13,6 +13,9 @@ from test_corpus import CLASSES, SAMPLING
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
+# Starting a Ray cluster takes most of the 15 s these tests take on 2 cores.
+pytestmark = pytest.mark.slow
+
 
 def ours(caught):
     """Our warnings among those recorded (Ray Data also warns about its own deprecated settings)."""

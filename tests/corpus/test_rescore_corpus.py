@@ -4,13 +4,13 @@ row for row, without reading a video; into a folder of its own, resumably; refus
 import json
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import transforemotion as te
+from conftest import quiet
 from transforemotion.core.errors import ArgumentError
 from transforemotion.testing import build_tiny_clip
 
@@ -24,12 +24,6 @@ SAMPLING = dict(nframes=10, ffreq=3, unit_size=4, progress=False)
 
 def read_json(path):
     return json.loads(Path(path).read_text())
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", te.TransforemotionWarning)
-        return fn(*args, **kwargs)
 
 
 def assert_same_result(got, want, atol=1e-5):

@@ -7,7 +7,6 @@ zero-shot CLIP written out by hand from transformers' own model and tokenizer.
 import math
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from PIL import Image
 
 import transforemotion as te
+from conftest import quiet
 from transforemotion.core.errors import ArgumentError, InputNotFoundError
 from transforemotion.testing import build_tiny_clip
 
@@ -23,12 +23,6 @@ pytest.importorskip("pyarrow")
 
 LABELS = ["joy", "anger", "surprise"]
 NEW_LABELS = ["calm", "disgust", "a face full of contempt", "fear"]
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", te.TransforemotionWarning)
-        return fn(*args, **kwargs)
 
 
 def assert_same_result(got, want, atol=1e-5):

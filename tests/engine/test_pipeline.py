@@ -81,9 +81,10 @@ class ThreadWatch:
             yield Picture(i, self.astronaut)
 
 
-def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(tiny_model, astronaut, monkeypatch):
+def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(tiny_model, astronaut, monkeypatch,
+                                                                               set_torch_threads):
     vlm = models.load_model(local_model_path=tiny_model)
-    torch.set_num_threads(2)
+    set_torch_threads(2)
     torch_before, cv_before = torch.get_num_threads(), cv2.getNumThreads()
     watch = ThreadWatch(monkeypatch, astronaut)
     monkeypatch.setattr(stream, "usable_cores", lambda: 4)
@@ -97,9 +98,9 @@ def test_thread_counts_are_restored_and_torch_yields_cores_to_the_face_threads(t
     assert embedded[0] == 1 and embedded[-1] == torch_before and len(embedded) == 3
 
 
-def test_the_reader_alone_also_leaves_a_core_to_face_finding(tiny_model, astronaut, monkeypatch):
+def test_the_reader_alone_also_leaves_a_core_to_face_finding(tiny_model, astronaut, monkeypatch, set_torch_threads):
     vlm = models.load_model(local_model_path=tiny_model)
-    torch.set_num_threads(2)
+    set_torch_threads(2)
     watch = ThreadWatch(monkeypatch, astronaut)
     monkeypatch.setattr(stream, "usable_cores", lambda: 2)
     score_all(vlm, watch.pictures(3), ScoringPlan(tuple(CLASSES), "largest", 2, face_workers=1))

@@ -46,6 +46,7 @@ def ours(pictures):
     return [faces.detect_faces(rgb) for _, rgb in pictures]
 
 
+@pytest.mark.slow
 def test_the_corpus_has_what_it_claims(pictures, reference):
     confident = [boxes[boxes[:, 4] >= MIN_REFERENCE_CONFIDENCE] for boxes in reference]
     sides = np.concatenate([boxes[:, 2] - boxes[:, 0] + 1 for boxes in confident])
@@ -56,6 +57,7 @@ def test_the_corpus_has_what_it_claims(pictures, reference):
     assert sum(len(boxes) == 0 for boxes in reference) >= 5, "too few pictures without faces"
 
 
+@pytest.mark.slow
 def test_we_find_every_face_the_reference_finds(pictures, reference, ours):
     missed, extras, wanted_total, missed_total, extra_total = [], [], 0, 0, 0
     for (name, _), theirs, mine in zip(pictures, reference, ours):
@@ -71,6 +73,7 @@ def test_we_find_every_face_the_reference_finds(pictures, reference, ours):
     assert extra_total <= MAX_EXTRAS, f"{extra_total} boxes the reference does not have: {extras}"
 
 
+@pytest.mark.slow
 def test_quick_search_for_the_largest_face_picks_the_full_search_largest(pictures, ours):
     # The quick search sees faces at other pyramid scales than the full
     # search, so the same face's box differs (IoU down to ~0.65 on this

@@ -298,6 +298,7 @@ def assert_same_faces(names, expected, found):
     return total
 
 
+@pytest.mark.slow
 def test_detect_finds_the_faces_faces_detect_faces_finds(pictures, detector):
     names = [name for name, _ in pictures]
     expected = [faces.detect_faces(rgb) for _, rgb in pictures]
@@ -307,6 +308,7 @@ def test_detect_finds_the_faces_faces_detect_faces_finds(pictures, detector):
     assert total >= 150, f"only {total} faces in the corpus"
 
 
+@pytest.mark.slow
 def test_find_faces_for_largest_is_the_quick_search_of_faces(pictures, detector):
     names = [name for name, _ in pictures]
     expected = [selection.find_faces_for(rgb, "largest") for _, rgb in pictures]
@@ -325,6 +327,7 @@ def film():
     return [frame for _, frame in face_corpus.sample_frames("Megamind.avi", step=30, start=5)]
 
 
+@pytest.mark.slow
 def test_film_frames_in_one_batch(film):
     assert len(film) >= 8
     expected = [faces.detect_faces(frame) for frame in film]

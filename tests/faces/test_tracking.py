@@ -246,6 +246,7 @@ def test_frames_without_faces_count_as_time():
     assert other.update(np.array([box(420, 240, 50)]), frame_size=FRAME).tolist() == [1]
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_over_100k_frames():
     # A long video of passers-by: every 20 sampled frames someone new, with their own look, walks
     # through for 2 frames, now and then beside a second person; the other frames are empty. Each
@@ -417,6 +418,7 @@ def track_clip(rows, embed=None):
     return truth, ids, tracker
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, people", [("two", 2), ("three", 3)])
 def test_real_faces_crossing_leaving_and_returning_keep_their_ids(clip_detections, name, people):
     rows = clip_detections[name]
@@ -435,6 +437,7 @@ def test_real_faces_crossing_leaving_and_returning_keep_their_ids(clip_detection
     assert identity_switches(*zip(*ranks)) > 0
 
 
+@pytest.mark.slow
 def test_two_person_clip_with_the_tiny_clip_models_embeddings(clip_detections, tiny_model):
     # The random-weight test model's embeddings of different faces are alike (cosines above 0.98),
     # but the calibration on the video's own faces still separates the two people of this clip.
@@ -446,6 +449,7 @@ def test_two_person_clip_with_the_tiny_clip_models_embeddings(clip_detections, t
     assert tracker.appearance_reliable
 
 
+@pytest.mark.slow
 def test_returning_person_in_the_two_person_clip_needs_appearance(clip_detections):
     # person 0 is out of the picture for longer than motion is trusted
     truth, ids, tracker = track_clip(clip_detections["two"])
@@ -477,6 +481,7 @@ def megamind():
     return [(index, rgb, detect_faces(rgb)) for index, rgb in frames]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", [5, 10, 15])
 def test_real_film_clip_people_are_stable_within_shots_and_never_merged(megamind, step):
     rows = [r for r in megamind if r[0] % step == 0]

@@ -586,6 +586,7 @@ def test_verify_lock_reports_what_is_missing(tmp_path):
     assert report["project"] == [f"transforemotion: want 9.9, have {version('transforemotion')}"]
 
 
+@pytest.mark.slow
 def test_selfcheck_reports_scores_without_downloading(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # any download attempt would fail loudly
@@ -793,6 +794,7 @@ def _site_file(prefix: Path, name: str) -> Path:
 E2E = ("--backend", "venv", "--gpu", "cpu", "--without-jina")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.version_info[:2] != pip_locks.LOCK_PYTHON
                     or platforms.platform_key() not in
                     pip_locks.read_pip_lock(ROOT / pip_locks.LOCK_FILES["cpu"]["base"]).platforms,

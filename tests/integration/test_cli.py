@@ -130,6 +130,7 @@ def test_help_shows_defaults_for_every_option():
         assert expected in text, expected
 
 
+@pytest.mark.slow
 def test_short_clip_with_default_nframes_from_a_real_shell(tiny_model, face_video, tmp_path):
     out = tmp_path / "scores.csv"
     done = subprocess.run([sys.executable, "-m", "transforemotion", "video", face_video, "--classes", *CLASSES,
@@ -142,6 +143,7 @@ def test_short_clip_with_default_nframes_from_a_real_shell(tiny_model, face_vide
     assert "Loading weights" not in done.stderr  # no third-party progress bars
 
 
+@pytest.mark.slow
 def test_evaluate_a_labelled_folder_from_the_shell(tiny_model, image_dir, tmp_path):
     root = tmp_path / "labelled"
     for folder, name in (("happy", "astronaut.jpg"), ("happy", "two_faces.png"), ("sad", "astronaut.jpg")):

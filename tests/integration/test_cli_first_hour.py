@@ -43,6 +43,7 @@ def run(capsys, *argv):
 
 # --- exit codes ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_nothing_that_could_be_scored_exits_2_from_a_real_shell(tiny_model, tmp_path):
     not_an_image = tmp_path / "notanimage.jpg"
     not_an_image.write_text("hello")
@@ -73,6 +74,7 @@ def test_a_truncated_video_exits_3(capsys, tiny_model, face, tmp_path):
     assert "4 of 12 sampled frames could not be decoded" in err
 
 
+@pytest.mark.slow
 def test_corpus_exit_codes_tell_all_failed_from_some_failed(tiny_model, face, tmp_path):
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"\0" * 1000)
@@ -135,6 +137,7 @@ def test_video_timestamps_are_on_by_default_and_can_be_left_out(capsys, tiny_mod
         assert next(csv.reader(io.StringIO(out))) == columns, flags
 
 
+@pytest.mark.slow
 def test_test_model_writes_a_model_the_other_commands_load(tiny_model, image_dir, tmp_path):
     folder = tmp_path / "tiny"
     made = shell("test-model", str(folder))
@@ -156,6 +159,7 @@ def closed_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_without_a_hub_the_default_model_fails_with_one_paragraph(image_dir, tmp_path):
     endpoint = f"http://127.0.0.1:{closed_port()}"
     env = {k: "" for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
@@ -214,6 +218,7 @@ def interrupt(script, video, out, tiny_model):
 
 
 # Python ends an uncaught KeyboardInterrupt by dying of SIGINT, as the shell expects; the CLI exits 130.
+@pytest.mark.slow
 @pytest.mark.parametrize("script, code", [(PYTHON_RUN, -signal.SIGINT), (SHELL_RUN, 130)], ids=["python", "shell"])
 def test_ctrl_c_during_a_corpus_run_ends_with_one_line(tiny_model, face, tmp_path, script, code):
     video = write_video(tmp_path / "long.avi", moving_face_frames(face, count=20))

@@ -7,23 +7,20 @@ code under test: it comes from where the clip maker drew each face.
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 
 import clips
 import transforemotion as te
+from conftest import quiet
 from transforemotion.cli import main as cli_main
+
+# Every test here tracks people through real or drawn films: about 40 s on 2 cores in all.
+pytestmark = pytest.mark.slow
 
 CLASSES = ["joy", "anger"]
 STEP = 2  # every second frame of the clips: about 20 pixels of movement per sampled frame
-
-
-def quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", te.TransforemotionWarning)
-        return fn(*args, **kwargs)
 
 
 def identity_switches(truth, ids):

@@ -82,6 +82,7 @@ def test_a_download_that_stalls_after_a_good_start_is_cut_a_window_later(server,
     assert 0.9 < time.monotonic() - began < 3.5
 
 
+@pytest.mark.slow
 def test_slow_but_steady_above_the_limit_completes(server, quick_rule):
     """8 kB/s for 3 s: slower than a drip-free server, faster than the limit, longer than the window."""
     data = os.urandom(24_000)

@@ -51,6 +51,7 @@ def picture():
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n%%EndComments\n{} loop\n"
 
 
+@pytest.mark.slow
 def test_eps_named_jpg_is_refused_without_running_ghostscript(tmp_path):
     # Pillow would hand this to Ghostscript, and "{} loop" never ends: run it in
     # a separate process so that a regression fails here instead of hanging.

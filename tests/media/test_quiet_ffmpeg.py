@@ -48,6 +48,7 @@ def test_plain_opencv_prints_ffmpegs_line_for_this_file(truncated_mp4):
     assert "moov atom not found" in done.stderr and FFMPEG_LINE.match(done.stderr.encode())
 
 
+@pytest.mark.slow
 def test_opening_a_damaged_video_shows_only_our_message(truncated_mp4):
     done = run_python(f"""
         import sys
@@ -63,6 +64,7 @@ def test_opening_a_damaged_video_shows_only_our_message(truncated_mp4):
     assert done.stderr.strip().count("\n") == 0  # one line: ours
 
 
+@pytest.mark.slow
 def test_the_user_can_still_ask_for_ffmpegs_log(truncated_mp4):
     done = run_python(f"""
         from transforemotion.media import open_video
@@ -74,6 +76,7 @@ def test_the_user_can_still_ask_for_ffmpegs_log(truncated_mp4):
     assert "moov atom not found" in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_other_output_in_the_window_is_kept_in_order(truncated_mp4):
     done = run_python(f"""
         import os, sys

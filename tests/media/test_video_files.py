@@ -243,6 +243,7 @@ def test_a_kept_download_never_overwrites(server, tmp_path):
 PAGE = b"<!DOCTYPE html><html><head><title>Interview</title></head><body><video src='clip.avi'></video></body></html>"
 
 
+@pytest.mark.slow
 def test_a_web_page_goes_through_the_same_rules(server, tmp_path):
     pytest.importorskip("yt_dlp")
     url = server.route("/watch", local_http.file(PAGE, "text/html"))
@@ -267,6 +268,7 @@ def test_video_scores_with_an_end_far_past_the_video(tiny_model, face_video):
     assert result["frame"] == [0, 10, 20]
 
 
+@pytest.mark.slow
 def test_a_slow_video_behind_a_web_page_stops_at_the_total_limit(server, tmp_path):
     pytest.importorskip("yt_dlp")
     server.route("/slow.avi", local_http.slow_body(server.video_bytes, interval=0.05))

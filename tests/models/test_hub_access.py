@@ -22,6 +22,9 @@ from transforemotion import models
 from transforemotion.core.messages import caller
 from .remote_code.build import put_in_hub_cache
 
+# Each test starts Python again or waits for a hub that does not answer: about 25 s on 2 cores in all.
+pytestmark = pytest.mark.slow
+
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(transforemotion.__file__)))
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # for models.remote_code
 LABELS = ["joy", "anger", "surprise"]

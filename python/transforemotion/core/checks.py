@@ -5,19 +5,22 @@ reported at once, names the argument and the value given (in the caller's own
 spelling, see :mod:`transforemotion.core.messages`), and says what is allowed —
 never as an OverflowError or a shape error from deep inside a library after a
 model has loaded. Options that may also come from the environment
-(``TRANSFOREMOTION_BATCH_SIZE``, ``TRANSFOREMOTION_PROGRESS``) are read here,
-at call time, and checked like arguments.
+(``TRANSFOREMOTION_BATCH_SIZE``, ``TRANSFOREMOTION_PROGRESS``, ...) are resolved
+here: the argument when given, else the setting, which
+:mod:`transforemotion.core.settings` reads and checks.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import os
 from typing import List, Optional, Sequence
 
+from . import settings
 from .errors import ArgumentError
 from .messages import arg, current_caller, value
+# Defined with the settings, kept importable from here.
+from .settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_FACE_WORKERS, usable_cores
 
 __all__ = [
     "check_classes",
@@ -37,12 +40,6 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "MAX_BATCH_SIZE",
 ]
-
-# Pictures embedded per forward pass. 32 keeps a ViT-L/14 batch well under 1 GB
-# of activations and is past the point where larger batches stop helping on CPU.
-DEFAULT_BATCH_SIZE = 32
-# Far above any useful size; a bound keeps a typo (320000) from exhausting memory.
-MAX_BATCH_SIZE = 4096
 
 
 def check_classes(classes) -> List[str]:
@@ -157,33 +154,7 @@ def resolve_batch_size(batch_size=None) -> int:
     """``batch_size``, else ``TRANSFOREMOTION_BATCH_SIZE``, else 32; checked either way."""
     if batch_size is not None:
         return check_count("batch_size", batch_size, 1, MAX_BATCH_SIZE)
-    raw = os.environ.get("TRANSFOREMOTION_BATCH_SIZE", "").strip()
-    if not raw:
-        return DEFAULT_BATCH_SIZE
-    try:
-        size = int(raw)
-    except ValueError:
-        size = 0
-    if not 1 <= size <= MAX_BATCH_SIZE:
-        raise ArgumentError(
-            f"The environment variable TRANSFOREMOTION_BATCH_SIZE is {raw!r}; it must be a whole number from 1 to "
-            f"{MAX_BATCH_SIZE} (pictures per batch). Unset it to use {DEFAULT_BATCH_SIZE}, or pass "
-            f"{arg('batch_size', DEFAULT_BATCH_SIZE)}."
-        )
-    return size
-
-
-def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity, e.g. a cluster job's share), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS and Windows have no affinity call
-        return max(1, os.cpu_count() or 1)
-
-
-# A face-finding thread per picture in flight beyond this helps no machine we know of: the model, one
-# decoder and the queue between them set the pace long before.
-MAX_FACE_WORKERS = 64
+    return settings.batch_size()
 
 
 def resolve_face_workers(face_workers=None, device_type: str = "cpu", face_selection: str = "largest") -> int:
@@ -197,16 +168,8 @@ def resolve_face_workers(face_workers=None, device_type: str = "cpu", face_selec
     """
     if face_workers is not None:
         return check_count("face_workers", face_workers, 1, MAX_FACE_WORKERS)
-    raw = os.environ.get("TRANSFOREMOTION_FACE_WORKERS", "").strip()
-    if raw:
-        try:
-            count = int(raw)
-        except ValueError:
-            count = 0
-        if not 1 <= count <= MAX_FACE_WORKERS:
-            raise ArgumentError(f"The environment variable TRANSFOREMOTION_FACE_WORKERS is {raw!r}; it must be a whole "
-                                f"number from 1 to {MAX_FACE_WORKERS} (threads that find faces). Unset it to choose "
-                                "automatically.")
+    count = settings.face_workers()
+    if count is not None:
         return count
     if face_selection == "none":
         return 1
@@ -218,10 +181,4 @@ def resolve_progress(progress=None) -> bool:
     """``progress``, else ``TRANSFOREMOTION_PROGRESS`` (``0`` turns bars off), else on."""
     if progress is not None:
         return check_flag("progress", progress)
-    raw = os.environ.get("TRANSFOREMOTION_PROGRESS", "").strip().lower()
-    if raw in ("", "1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ArgumentError(f"The environment variable TRANSFOREMOTION_PROGRESS is {raw!r}; set it to 0 (no progress "
-                     "bars) or 1, or unset it.")
+    return settings.progress()

@@ -25,6 +25,8 @@ import os
 import re
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+import filelock
+
 from ..core.errors import ArgumentError, FolderInUseError, MissingPackageError
 from ..core.files import write_bytes_atomically
 from ..core.messages import arg, function
@@ -202,27 +204,23 @@ class CorpusFolder:
     # -- one writer at a time -----------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Held while a call writes here; a second call on the same folder is refused, not interleaved.
+        """Held while a call writes here; a second call on the same folder is refused at once, not interleaved.
 
-        The operating system drops the lock when the process ends, however it ends, so a killed run
-        never leaves the folder locked.
+        ``filelock`` takes the operating system's lock on every platform (``flock`` on Linux and
+        macOS, ``msvcrt.locking`` on Windows), which is dropped when the process ends, however it
+        ends, so a killed run never leaves the folder locked.
         """
         os.makedirs(self.path, exist_ok=True)
+        held = filelock.FileLock(os.path.join(self.path, LOCK_NAME), timeout=0)  # 0: try once, never wait
         try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks; one writer at a time is then up to the user
-            yield
-            return
-        fh = open(os.path.join(self.path, LOCK_NAME), "a+")
+            held.acquire()
+        except filelock.Timeout:
+            raise FolderInUseError(f"Another {function('score_corpus')} call is writing to {self.path} right now. "
+                                   "Wait for it to finish, or give this one another output folder.") from None
         try:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise FolderInUseError(f"Another {function('score_corpus')} call is writing to {self.path} right now. "
-                                  "Wait for it to finish, or give this one another output folder.") from None
             yield
         finally:
-            fh.close()
+            held.release()
 
     # -- reading ------------------------------------------------------------------------------
     def read_parts(self, unit_ids: Sequence[str], schema=None):

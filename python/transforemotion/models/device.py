@@ -8,11 +8,11 @@ before any download, so a model this machine cannot run is refused at once.
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import torch
 
+from ..core import settings
 from ..core.errors import ArgumentError
 from ..core.messages import arg, value
 from .needs import check_device, check_software
@@ -58,8 +58,8 @@ def select_device(device: Optional[str] = None) -> torch.device:
     if device is not None and (not isinstance(device, str) or not device.strip()):
         raise ArgumentError(f"{arg('device')} must be a device name such as {value('cpu')}, {value('cuda')} or "
                          f"{value('cuda:1')}, or {value(None)} to choose automatically; got {value(device)}.")
-    where = arg("device", device) if device else f"TRANSFOREMOTION_DEVICE={os.environ.get('TRANSFOREMOTION_DEVICE')!r}"
-    choice = device or os.environ.get("TRANSFOREMOTION_DEVICE", "").strip()
+    choice = device or settings.device()
+    where = arg("device", device) if device else f"{settings.DEVICE}={choice!r}"
     if choice:
         try:
             chosen = torch.device(choice)
@@ -97,17 +97,12 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if _cpu_bfloat16() else torch.float32
 
 
-BFLOAT16_SETTING = "TRANSFOREMOTION_CPU_BFLOAT16"
+BFLOAT16_SETTING = settings.CPU_BFLOAT16
 
 
 def _cpu_bfloat16() -> bool:
-    setting = os.environ.get(BFLOAT16_SETTING, "").strip().lower()
-    if setting in ("", "auto"):
-        return cpu_has_amx_bf16()
-    if setting in ("0", "1"):
-        return setting == "1"
-    raise ArgumentError(f"{BFLOAT16_SETTING} is {setting!r}; give 0 (float32 on the CPU), 1 (bfloat16) or auto "
-                        "(bfloat16 where the CPU has AMX), or unset it.")
+    setting = settings.cpu_bfloat16()
+    return cpu_has_amx_bf16() if setting == "auto" else setting == "1"
 
 
 CPUINFO = "/proc/cpuinfo"

@@ -16,13 +16,14 @@ import os
 from dataclasses import dataclass, replace
 from typing import List, Optional, Set, Tuple
 
+from ..core import settings
 from ..core.errors import ArgumentError, MissingPackageError
 from ..core.messages import arg, current_caller, value
 
 __all__ = ["Needs", "ARCHITECTURE_NEEDS", "ALLOW_LARGE_ENV", "folder_needs", "read_model_config", "software_problems",
            "check_software", "check_device", "availability", "install_advice"]
 
-ALLOW_LARGE_ENV = "TRANSFOREMOTION_ALLOW_LARGE"
+ALLOW_LARGE_ENV = settings.ALLOW_LARGE
 
 # An EVA-CLIP folder whose weights take more than this is loaded in 4-bit on a
 # CUDA GPU; a smaller one (a distilled or test model) loads like any other.
@@ -202,16 +203,12 @@ def check_software(needs: Needs, name: str) -> None:
     raise MissingPackageError(f"The model {value(name)}{why} needs {' and '.join(problems)}. {install_advice(needs)}")
 
 
-def _allow_large() -> bool:
-    return os.environ.get(ALLOW_LARGE_ENV, "").strip() == "1"
-
-
 def check_device(needs: Needs, name: str, device) -> None:
     """Raise if a ``gpu`` model is asked to run without CUDA, or on CUDA without its 4-bit packages."""
     if not needs.gpu:
         return
     if device.type != "cuda":
-        if _allow_large():
+        if settings.allow_large():
             return
         gpu = f"about {needs.memory_gb:g} GB of GPU memory" if needs.memory_gb else "a large GPU"
         cpu = (f" Without CUDA it would need about {needs.cpu_memory_gb:g} GB of memory in float32"
@@ -236,7 +233,7 @@ def availability(needs: Needs, cuda: bool) -> Tuple[bool, str]:
             missing = _missing(needs.gpu_packages)
             if missing:
                 problems.append(f"{_join(missing)} for 4-bit loading (not installed)")
-        elif not _allow_large():
+        elif not settings.allow_large():
             problems.append(f"a CUDA GPU (none found; {ALLOW_LARGE_ENV}=1 runs it without one, in full precision)")
     if not problems:
         return True, ""
