@@ -38,11 +38,24 @@ def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool
                          templates: bool = True) -> None:
     """The scoring options' flags, built from :class:`ScoringOptions`' fields, then --format and --output."""
     if classes:
-        parser.add_argument("--classes", nargs="+", required=classes_required, metavar="LABEL",
-                            help="two or more labels, e.g. --classes joy anger 'deep sadness'")
+        _add_classes(parser, classes_required)
     skip = [name for name, keep in (("face_boxes", face_boxes), ("templates", templates)) if not keep]
     add_flags(parser, ScoringOptions, skip=skip, changes={"face_selection": {"choices": face_selections}})
     _add_output_options(parser, formats)
+
+
+def _add_classes(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--classes", nargs="+", required=required, metavar="LABEL",
+                        help="two or more labels, e.g. --classes joy anger 'deep sadness'")
+
+
+def _add_folder_options(parser: argparse.ArgumentParser, pattern: bool = True, recursive: bool = True) -> None:
+    """Which files of a folder are read: --pattern and --recursive."""
+    if pattern:
+        parser.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
+                            help="regular expression for the image file names taken from folders (ignoring case)")
+    if recursive:
+        parser.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
 
 
 def _add_video_options(parser: argparse.ArgumentParser, saving: bool = True, prefix: str = "") -> None:
@@ -81,9 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     image = commands.add_parser("image", help="score image files, URLs, or folders of images",
                                 formatter_class=_Formatter)
     image.add_argument("paths", nargs="+", metavar="PATH", help="image files, http(s) URLs, or folders")
-    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
-                       help="regular expression for the file names taken from folders (ignoring case)")
-    image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    _add_folder_options(image)
     _add_scoring_options(image)
 
     video = commands.add_parser("video", help="score sampled frames of a video file or URL",
@@ -106,8 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("path", metavar="DIR", help="folder with one sub-folder of images per class")
     evaluate.add_argument("--label-map", nargs="+", default=None, metavar="FOLDER=LABEL",
                           help="label text for a folder, e.g. --label-map happy=joy sad=sadness (default: folder names)")
-    evaluate.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
-                          help="regular expression for the image file names (ignoring case)")
+    _add_folder_options(evaluate, recursive=False)
     evaluate.add_argument("--scores-out", default=None, metavar="FILE",
                           help="also write the per-image scores (image_id, truth, classes) to this CSV file")
     _add_scoring_options(evaluate, classes_required=False, face_selections=[s for s in FACE_SELECTIONS if s != "all"],
@@ -146,7 +156,7 @@ def _add_corpus_command(commands) -> None:
     sub.add_argument("--engine", default="local", choices=corpus.ENGINES,
                      help="score in this process, or on a Ray cluster")
     _add_video_options(sub, saving=False, prefix="each video: ")
-    sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of a folder")
+    _add_folder_options(sub, pattern=False)
     sub.add_argument("--unit-size", type=int, default=corpus.DEFAULT_UNIT_SIZE, metavar="N",
                      help="sampled frames per video segment and images per batch: the unit of work saved at once")
     sub.add_argument("--overwrite", action="store_true",
@@ -176,9 +186,7 @@ def _add_embedding_commands(commands) -> None:
     kinds = embed.add_subparsers(dest="kind", required=True, metavar="KIND")
     image = kinds.add_parser("image", help="image files, URLs, or folders", formatter_class=_Formatter)
     image.add_argument("paths", nargs="+", metavar="PATH", help="image files, http(s) URLs, or folders")
-    image.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
-                       help="regular expression for the file names taken from folders (ignoring case)")
-    image.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    _add_folder_options(image)
     video = kinds.add_parser("video", help="sampled frames of a video file or URL", formatter_class=_Formatter)
     video.add_argument("path", metavar="PATH", help="video file, http(s) link to one, or a page such as YouTube's")
     _add_video_options(video, saving=False)
@@ -193,7 +201,7 @@ def _add_embedding_commands(commands) -> None:
         help="scores for new labels from kept embeddings: a file from `embed`, or a corpus folder scored with "
              "--keep-embeddings; no picture is read")
     rescore.add_argument("path", metavar="PATH", help="an embeddings file, or a corpus folder")
-    rescore.add_argument("--classes", nargs="+", required=True, metavar="LABEL", help="two or more labels")
+    _add_classes(rescore)
     add_flags(rescore, ScoringOptions, only=("templates", "model", "local_model_path", "device"),
               changes={"model": {"default": None, "help": "the model that made the embeddings, if it moved "
                                                           "(default: the one recorded)"}})
@@ -225,9 +233,7 @@ def _add_vad_command(commands) -> None:
     sub.add_argument("--input-type", default="auto", choices=("auto", "image", "video"),
                      help="auto: judged by the extension (an http(s) link not naming an image file is a video)")
     _add_vad_label_options(sub)
-    sub.add_argument("--pattern", default=api.DEFAULT_IMAGE_PATTERN,
-                     help="regular expression for the file names taken from folders (ignoring case)")
-    sub.add_argument("--recursive", action="store_true", help="also look in sub-folders of folders")
+    _add_folder_options(sub)
     _add_video_options(sub, saving=False, prefix="video: ")
     _add_person_options(sub)
     _add_scoring_options(sub, classes=False)
