@@ -21,7 +21,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..core.checks import check_count
+from ..core.checks import check_count, is_sequence
 from ..core.errors import ArgumentError
 from ..core.messages import arg, value, warn
 from ..faces.tracking import NO_PERSON, PersonTracker, track_rows
@@ -327,7 +327,7 @@ def check_person_names(person_names: Union[Mapping[int, str], Sequence[str]]) ->
                 raise ArgumentError(f"{arg('person_names')} maps person ids (0, 1, ...) to names; "
                                  f"{value(key)} is not a person id.")
         named = {int(k): v for k, v in items}
-    elif isinstance(person_names, (list, tuple)):
+    elif is_sequence(person_names):
         named = dict(enumerate(person_names))
     else:
         raise ArgumentError(f"{arg('person_names')} must be a list of names (the first for person 0, ...), for "
