@@ -152,6 +152,15 @@ def three_people(path: str) -> Clip:
     return make_clip(path, [first, second, third], 120)
 
 
+def a_passer_by(path: str) -> Clip:
+    """A dyad and a passer-by seen between them: person 0 sits on the left and person 1 (the passer-by)
+    on the right from the start, person 1 leaves after frame 14 and person 2 sits down in the middle
+    from frame 10 to the end. 60 frames; the two seen longest are persons 0 and 2."""
+    return make_clip(path, [lambda f: (140.0, 170.0),
+                            lambda f: (510.0, 150.0) if f < 15 else None,
+                            lambda f: (330.0, 190.0) if f >= 10 else None], 60)
+
+
 def truth_of(boxes: np.ndarray, drawn: Dict[int, Tuple[float, float, float, float]], min_iou: float = 0.3):
     """The person whose drawn face each detected box covers best (IoU >= min_iou), or -1."""
     people = list(drawn)

@@ -203,7 +203,8 @@ def video_scores(
         classes, face_selection, model, local_model_path, face_boxes,
         templates, batch_size, device, progress, face_workers: as in ``image_scores``.
         persons: with ``face_selection="all"``, keep only the N people seen
-            in the most frames (``persons=2`` for a dyad drops passers-by).
+            in the most frames (``persons=2`` for a dyad drops passers-by),
+            numbered 0 to N-1 in the order first seen.
         person_names: with ``face_selection="all"``, names for the person
             ids: a list (the first for person 0, ...) or a dict
             ``{id: name}``; the ``person`` column then holds the names.
@@ -232,7 +233,7 @@ def video_scores(
     persons = check_person_options(options.face_selection, persons, person_names)
     request = scoring_request(classes, options, video=True)
     return name_person_column(rows_to_columns(*video_rows(video, request, "video_scores", video_call, persons)),
-                              person_names)
+                              person_names, persons)
 
 
 @dataclass(frozen=True)

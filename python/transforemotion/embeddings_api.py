@@ -16,7 +16,7 @@ from typing import Dict, Optional, Sequence, Union
 
 from .api import VIDEO_ORDER, VideoCall, dir_rows, image_rows, video_rows
 from .core.checks import check_flag
-from .core.options import takes_options
+from .core.options import takes_options, takes_paths
 from .embeddings import Embeddings, embeddings_from_rows, read_embeddings, rescore_embeddings, write_embeddings
 from .engine import ScoringOptions, embedding_request
 from .media import DEFAULT_IMAGE_PATTERN, FrameSampling, SavedFiles
@@ -98,6 +98,7 @@ def embed_video(
     return _embeddings(video_rows(video, request, "embed_video", video_call))
 
 
+@takes_paths
 def rescore(
     embeddings: Embeddings,
     classes: Sequence[str],
@@ -134,6 +135,7 @@ def rescore(
     return rescore_embeddings(embeddings, classes, templates, model, local_model_path, device)
 
 
+@takes_paths
 def save_embeddings(embeddings: Embeddings, path: str, precision: str = "float32") -> str:
     """Write embeddings to a Parquet file (atomically: complete or absent); returns ``path``.
 
@@ -151,6 +153,7 @@ def save_embeddings(embeddings: Embeddings, path: str, precision: str = "float32
     return write_embeddings(embeddings, path, precision)
 
 
+@takes_paths
 def load_embeddings(path: str) -> Embeddings:
     """The embeddings in a file written by :func:`save_embeddings`; a damaged or foreign file is a clear error."""
     return read_embeddings(path)

@@ -27,6 +27,8 @@ __all__ = ["plot_scores", "plot_confusion"]
 # Columns that say whose face a row is: a person followed across frames
 # first, else the face's index within its frame.
 GROUP_COLUMNS = ("person", "face")
+# Columns that say which video a row of a corpus (read_corpus) comes from.
+VIDEO_COLUMNS = ("id", "source")
 # Telling faces apart inside one Axes given by the caller: a line style each,
 # then markers once the styles run out.
 _STYLES = ("-", "--", ":", "-.")
@@ -100,6 +102,12 @@ def plot_scores(video_result, ax=None):
     per face. A ``person`` column (a face followed across frames) is used
     instead of ``face`` when there is one.
 
+    A corpus (``read_corpus``: a ``source`` or ``id`` column) gets a panel
+    per video, and per person (face) within it, each on its own video's time
+    axis, titled ``"video: person 0"``, as R's ``plot()`` draws it; rows
+    without a time (images) are left out. No line joins two videos, so a
+    corpus of several videos needs ``ax=None``.
+
     Args:
         video_result: a result of ``video_scores`` (dict of columns) or a
             pandas DataFrame of it.
@@ -128,6 +136,9 @@ def plot_scores(video_result, ax=None):
     else:
         x, xlabel = np.arange(n, dtype=float), "Row"
     scores = {label: _floats(columns[label]) for label in labels}
+    video = next((v for v in VIDEO_COLUMNS if v in columns), None)
+    if video is not None:
+        return _plot_videos(x, xlabel, scores, columns, video, group, ax)
     if group is not None:
         groups = _sorted_groups(columns[group])
         if groups:
@@ -202,6 +213,43 @@ def _plot_groups(x, xlabel, scores: Dict[str, np.ndarray], who: Sequence, group:
         axes[0].set_xlim(grid[0], grid[-1])
     axes[0].figure.legend(handles=_plain(axes[0].get_lines()), labels=list(scores), loc="outside right upper",
                           frameon=False)
+    return axes[0]
+
+
+def _plot_videos(x, xlabel, scores: Dict[str, np.ndarray], columns: Mapping[str, list], video: str,
+                 group: Optional[str], ax):
+    """A corpus: a panel per video and, within it, per person (face), each on its video's own times."""
+    names = list(dict.fromkeys(v for v, t in zip(columns[video], x) if not _missing(v) and not math.isnan(t)))
+    if not names:
+        raise ArgumentError(f"There is nothing to plot over time: no row of the corpus has a {xlabel.lower()} "
+                            f"(its rows are images).")
+    if ax is not None and len(names) > 1:
+        raise ArgumentError(f"The result holds {len(names)} videos, drawn a panel each: leave {arg('ax')} out, or "
+                            f"plot one video's rows.")
+    panels = []  # (title, the rows of that panel, the times of its video)
+    for name in names:
+        of_video = np.array([v == name for v in columns[video]]) & ~np.isnan(x)
+        groups = _sorted_groups([g for g, keep in zip(columns[group], of_video) if keep]) if group else []
+        grid = np.unique(x[of_video])
+        if not groups:
+            panels.append((str(name), of_video, grid))
+        for g in groups:
+            rows = of_video & np.array([not _missing(v) and v == g for v in columns[group]])
+            panels.append((f"{name}: {group} {_group_name(g)}", rows, grid))
+    colours = _pyplot().rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    axes = [ax] if ax is not None else _new_axes(len(panels), height=1.2 + 1.8 * len(panels), sharey=True)
+    for panel, (title, rows, grid) in zip(axes, panels):
+        for k, (label, y) in enumerate(scores.items()):
+            _draw(panel, grid, _series(x, y, rows, grid), color=colours[k % len(colours)], label=label)
+        panel.set_title(title, loc="left", fontsize="medium")
+        _finish_axes(panel, xlabel)
+        if len(grid) > 1:  # every panel of a video spans the whole video, whenever its person was seen
+            panel.set_xlim(grid[0], grid[-1])
+    if ax is not None:
+        _legend_outside(ax, _plain(ax.get_lines()), list(scores))
+    else:
+        axes[0].figure.legend(handles=_plain(axes[0].get_lines()), labels=list(scores), loc="outside right upper",
+                              frameon=False)
     return axes[0]
 
 

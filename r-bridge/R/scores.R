@@ -148,7 +148,8 @@ image_scores_dir <- function(dir, classes, face_selection = "largest",
 #'   columns with `face_selection = "all"`.
 #' @param persons With `face_selection = "all"`: keep only the `persons`
 #'   people seen in the most frames (`persons = 2` for a dyad drops
-#'   passers-by); `NULL` keeps everyone.
+#'   passers-by), numbered 0 to `persons - 1` in the order first seen;
+#'   `NULL` keeps everyone, with their ids.
 #' @param person_names With `face_selection = "all"`: names for the person
 #'   ids, either a character vector (the first name for person 0, the next
 #'   for person 1, ...) or a named vector for chosen ids,

@@ -7,6 +7,7 @@ code under test: it comes from where the clip maker drew each face.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -120,8 +121,9 @@ def test_a_frame_split_between_batches_is_tracked_as_one(two, two_scored, tiny_m
 
 def test_persons_keeps_the_people_seen_most_and_names_relabel_them(two, two_scored, tiny_model):
     one = quiet(te.video_scores, two.path, CLASSES, nframes=72, ffreq=STEP, face_selection="all", persons=1,
-                person_names={1: "stayer"}, local_model_path=tiny_model, progress=False)
-    # person 1 never leaves, so has more rows than person 0: only their rows are left, one per frame
+                person_names=["stayer"], local_model_path=tiny_model, progress=False)
+    # person 1 never leaves, so has more rows than person 0: only their rows are left, one per frame,
+    # and they are person 0 of the result (persons=N numbers the people kept 0 .. N-1)
     assert one["person"] == ["stayer"] * 72
     rows = [i for i, p in enumerate(two_scored["person"]) if p == 1]
     for column in ["frame", "face", "x", "confidence"] + CLASSES:
@@ -150,6 +152,41 @@ def test_three_people_crossing_and_a_newcomer(tmp_path, tiny_model):
     # the newcomer is the third person, first seen after the other two
     first = {p: result["frame"][result["person"].index(p)] for p in (0, 1, 2)}
     assert first[0] == first[1] == 0 and first[2] > 60
+
+
+def test_persons_numbers_the_people_kept_from_0_so_names_name_exactly_them(tmp_path, tiny_model):
+    """A dyad and a passer-by first seen between them (ids 0, 1, 2 without persons=); persons=2 keeps
+    the two seen longest as 0 and 1, and the dyad's names name exactly them, with no warning, in
+    video_scores, vad_scores, read_corpus and the command line."""
+    clip = clips.a_passer_by(str(tmp_path / "three.avi"))
+    common = dict(nframes=30, ffreq=STEP, face_selection="all", local_model_path=tiny_model, progress=False)
+    everyone = quiet(te.video_scores, clip.path, CLASSES, **common)
+    truth = dict((p, w) for w, p, _ in truth_of_rows(everyone, clip))
+    assert truth == {0: 0, 1: 1, 2: 2}  # the passer-by is person 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dyad = te.video_scores(clip.path, CLASSES, persons=2, person_names=["roxanne", "bernard"], **common)
+    assert [str(w.message) for w in caught if "person" in str(w.message)] == []
+    assert set(dyad["person"]) == {"roxanne", "bernard"}
+    numbered = quiet(te.video_scores, clip.path, CLASSES, persons=2, **common)
+    assert set(numbered["person"]) == {0, 1}
+    assert dict((p, w) for w, p, _ in truth_of_rows(numbered, clip)) == {0: 0, 1: 2}
+    rows = [i for i, p in enumerate(everyone["person"]) if p in (0, 2)]
+    assert plain(numbered["anger"]) == plain([everyone["anger"][i] for i in rows])
+    vad = quiet(te.vad_scores, clip.path, persons=2, person_names=["roxanne", "bernard"], **common)
+    assert set(vad["person"]) == {"roxanne", "bernard"}
+    out = str(tmp_path / "corpus")
+    quiet(te.score_corpus, [clip.path], CLASSES, out, unit_size=8, persons=2, **common)
+    assert plain(quiet(te.read_corpus, out)["person"]) == plain(numbered["person"])
+    assert plain(quiet(te.read_corpus, out, persons=3)["person"]) == plain(everyone["person"])
+    csv = tmp_path / "dyad.csv"
+    assert cli_main(["video", clip.path, "--classes", *CLASSES, "--face-selection", "all", "--nframes", "30",
+                     "--ffreq", str(STEP), "--persons", "2", "--person-names", "therapist", "client",
+                     "--local-model-path", tiny_model, "--quiet", "-o", str(csv)]) == 0
+    assert {line.split(",")[2] for line in csv.read_text().splitlines()[1:]} == {"therapist", "client"}
+    # a name for a person persons= does not keep is refused before any work
+    with pytest.raises(ValueError, match="persons=2"):
+        te.video_scores("no-such.avi", CLASSES, persons=2, person_names=["a", "b", "c"], **common)
 
 
 # Megamind.avi (opencv-doc): shots by frame number, as seen when looking at the frames. 5-95: Roxanne
@@ -194,7 +231,7 @@ def test_corpus_gives_the_ids_video_scores_gives_across_units(two, two_scored, t
     quiet(te.score_corpus, [two.path], CLASSES, out, nframes=72, ffreq=STEP, face_selection="all", unit_size=10,
           persons=1, local_model_path=tiny_model, progress=False)
     kept = te.read_corpus(out)  # the recorded persons=1
-    assert set(kept["person"]) == {1} and len(kept["person"]) == 72
+    assert set(kept["person"]) == {0} and len(kept["person"]) == 72  # the stayer, numbered 0 among those kept
     everyone = te.read_corpus(out, persons=2)
     assert list(everyone)[:5] == ["source", "frame", "time", "person", "face"]
     for column in two_scored:

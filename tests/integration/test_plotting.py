@@ -260,3 +260,37 @@ def test_plot_confusion_takes_whole_floats_and_a_dataframe():
     table = {"truth": ["joy", "anger"], "joy": [2.0, 1.0], "anger": [0.0, 3.0]}
     ax = te.plot_confusion({"confusion": pd.DataFrame(table)})
     assert sorted(t.get_text() for t in ax.texts) == ["0", "1", "2", "3"]
+
+
+def corpus_of(videos, people=(0,), frames=4):
+    """read_corpus's columns for ``videos``, each with ``people`` in every sampled frame (every 10th),
+    video k's scores offset by k so that a line's points show which video they came from."""
+    out = {name: [] for name in ("source", "frame", "time", "person", "face", "joy", "anger")}
+    for k, video in enumerate(videos):
+        for f in range(frames):
+            for p in people:
+                for name, v in (("source", video), ("frame", 10 * f), ("time", 0.4 * f), ("person", p),
+                                ("face", p), ("joy", 0.1 * k + 0.01 * p), ("anger", 0.5)):
+                    out[name].append(v)
+    return out
+
+
+def test_a_corpus_gets_a_panel_per_video_and_person_on_its_own_time_axis(tmp_path):
+    videos = ["a.mp4", "b.mp4", "c.mp4", "sub/d.mp4"]
+    ax = te.plot_scores(corpus_of(videos, people=(0, 1)))
+    ax.figure.savefig(tmp_path / "corpus.png")
+    axes = ax.figure.axes
+    assert [a.get_title(loc="left") for a in axes] == [f"{v}: person {p}" for v in videos for p in (0, 1)]
+    for k, panel in enumerate(axes):
+        for line in panel.get_lines():
+            x, y = line.get_data()
+            assert np.allclose(x, [0.0, 0.4, 0.8, 1.2])  # one video's times, once each: no line runs back in time
+            if line.get_label() == "joy":  # the points of one video and one person only
+                assert np.allclose(y, 0.1 * (k // 2) + 0.01 * (k % 2))
+    # without persons (face_selection="largest"): a panel per video
+    plain = {name: v for name, v in corpus_of(videos).items() if name not in ("person", "face")}
+    assert [a.get_title(loc="left") for a in te.plot_scores(plain).figure.axes] == videos
+    with pytest.raises(ValueError, match="4 videos"):
+        te.plot_scores(plain, ax=plt.subplots()[1])
+    one = te.plot_scores({name: v[:4] for name, v in plain.items()}, ax=plt.subplots()[1])
+    assert len(one.get_lines()) == 2

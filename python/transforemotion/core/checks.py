@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Mapping
 from typing import List, Optional, Sequence
 
 from . import settings
@@ -24,6 +26,8 @@ from .settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_FACE_WORKERS, usab
 
 __all__ = [
     "check_classes",
+    "is_sequence",
+    "path_text",
     "check_choice",
     "check_flag",
     "check_count",
@@ -42,13 +46,31 @@ __all__ = [
 ]
 
 
+def is_sequence(given) -> bool:
+    """A list, a tuple, or anything else with a length that gives its items one by one (a pandas Series,
+    a NumPy array), but not a text or a mapping."""
+    return (not isinstance(given, (str, bytes, Mapping)) and hasattr(given, "__len__")
+            and hasattr(given, "__iter__") and getattr(given, "ndim", 1) == 1)
+
+
+def path_text(given):
+    """A path as text: an ``os.PathLike`` (``pathlib.Path``) becomes its ``str``, in a list or tuple
+    each item; anything else is returned as it is, for the checks to judge."""
+    if isinstance(given, os.PathLike):
+        return os.fspath(given)
+    if isinstance(given, (list, tuple)) and any(isinstance(item, os.PathLike) for item in given):
+        return type(given)(os.fspath(item) if isinstance(item, os.PathLike) else item for item in given)
+    return given
+
+
 def check_classes(classes) -> List[str]:
-    """At least two distinct, non-empty text labels, as a list."""
+    """At least two distinct, non-empty text labels, as a list (from any sequence: a list, a tuple, a
+    pandas Series)."""
     example = value(["joy", "anger"])
-    if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
+    if not is_sequence(classes):
         raise ArgumentError(f"{arg('classes')} must be a list of at least two labels, for example {example}; "
                          f"got {value(classes)}.{_separate_labels_hint(classes)}")
-    labels = list(classes)
+    labels = [str(label) if isinstance(label, str) else label for label in classes]  # NumPy's str_ as str
     if len(labels) < 2:
         raise ArgumentError(f"{arg('classes')} needs at least two labels to compare (the scores of one label would "
                          f"always be 1), for example {example}; got {value(labels)}."

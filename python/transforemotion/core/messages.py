@@ -213,6 +213,12 @@ def _stacklevel() -> int:
     return level
 
 
+def say(message: str) -> None:
+    """A line on standard error that says what a long call is doing ("loading model oai-base…"), for
+    callers who asked for progress; in R it shows as a message."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def warn(message: str, category: type = TransforemotionWarning) -> None:
     """Issue a warning attributed to the caller's own line, not to ours."""
     warnings.warn(message, category, stacklevel=_stacklevel())

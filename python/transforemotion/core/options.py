@@ -19,7 +19,9 @@ import functools
 import inspect
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
-__all__ = ["option", "takes_options", "changed_options", "check_fields", "pick", "add_flags", "flag_values", "option_names",
+from .checks import path_text
+
+__all__ = ["option", "takes_options", "takes_paths", "changed_options", "check_fields", "pick", "add_flags", "flag_values", "option_names",
            "option_values"]
 
 _KEY = "transforemotion"
@@ -102,12 +104,22 @@ def takes_options(order: str, skip: Iterable[str] = (), **groups) -> Callable:
         def call(*args, **kwargs):
             values = signature.bind(*args, **kwargs)
             values.apply_defaults()
+            values.arguments.update((name, path_text(v)) for name, v in values.arguments.items())
             made = {group: pick(cls, values.arguments) for group, cls in groups.items()}
             return fn(**{name: values.arguments[name] for name in own}, **made)
 
         call.__signature__ = signature
         return call
     return decorate
+
+
+def takes_paths(fn: Callable) -> Callable:
+    """Decorator for a public function without option groups: a ``pathlib.Path`` (any ``os.PathLike``)
+    given for any argument, or in a list, arrives as its ``str`` (as :func:`takes_options` does)."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return fn(*(path_text(v) for v in args), **{name: path_text(v) for name, v in kwargs.items()})
+    return call
 
 
 def changed_options(instance) -> Dict[str, Any]:

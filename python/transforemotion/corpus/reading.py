@@ -12,10 +12,12 @@ from ..embeddings import python_values
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS, persons_by_video
 from .store import CorpusFolder, part_schema
 from .tracked_parts import corpus_person_ids
+from ..core.options import takes_paths
 
 __all__ = ["read_corpus", "corpus_columns", "column_names"]
 
 
+@takes_paths
 def read_corpus(output_dir: str, persons: Optional[int] = None) -> Dict[str, list]:
     """All the scores saved in a ``score_corpus`` output folder, as one dict of columns.
 

@@ -32,6 +32,7 @@ from ..models import VisionLanguageModel, resolve_templates, select_device
 from .reading import column_names, corpus_columns
 from .runner import _check_labels_free
 from .store import FORMAT, CorpusFolder, part_schema, require_pyarrow
+from ..core.options import takes_paths
 
 __all__ = ["rescore_corpus"]
 
@@ -39,6 +40,7 @@ __all__ = ["rescore_corpus"]
 _GROUP_ROWS = 32768
 
 
+@takes_paths
 def rescore_corpus(
     output_dir: str,
     classes: Sequence[str],

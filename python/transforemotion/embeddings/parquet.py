@@ -126,23 +126,26 @@ def _copy_numbers(rows: np.ndarray, values) -> None:
     np.copyto(rows, numbers.reshape(rows.shape), casting="same_kind")
 
 
-def read_vectors(path: str, dim: int) -> np.ndarray:
-    """The ``embedding`` column of a Parquet file as float32 rows, its row groups read side by side.
+def read_vectors(handle, meta, dim: int, where: str) -> np.ndarray:
+    """The ``embedding`` column of a Parquet file, open as ``handle`` (a pyarrow file, which reads at
+    a position from any thread) with its footer ``meta`` already read, as float32 rows, its row groups
+    read side by side (``where``: the file's name, for messages).
 
     One thread decodes one row group at a time, and a fixed-size list column
     decodes slowly (5 s for a million float16 rows on one core), so files are
     written in row groups of :data:`ROW_GROUP_ROWS` and read here by as many
-    threads as there are cores (Parquet decoding releases the GIL).
+    threads as there are cores (Parquet decoding releases the GIL). Every
+    thread reads through the one ``handle`` (a ``ParquetFile`` of its own over
+    it and ``meta``), so a file replaced meanwhile cannot mix into the rows.
     """
     import pyarrow.parquet as pq
 
-    meta = pq.ParquetFile(path).metadata
     starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
     vectors = np.empty((int(starts[-1]), dim), np.float32)
 
     def read(group: int) -> None:
-        part = pq.ParquetFile(path).read_row_group(group, columns=[EMBEDDING_COLUMN], use_threads=False)
-        fill_vectors(vectors[starts[group] : starts[group + 1]], part.column(EMBEDDING_COLUMN), dim, path)
+        part = pq.ParquetFile(handle, metadata=meta).read_row_group(group, columns=[EMBEDDING_COLUMN], use_threads=False)
+        fill_vectors(vectors[starts[group] : starts[group + 1]], part.column(EMBEDDING_COLUMN), dim, where)
 
     workers = min(meta.num_row_groups, usable_cores(), 8)
     # With one core (or one row group) no thread: the groups are read here.
@@ -266,14 +269,19 @@ def read_embeddings(path: str) -> Embeddings:
                             f"with {function('rescore_corpus')}).")
     require_pyarrow()
     try:
-        # The metadata first: a foreign file is named before its numbers are read.
-        schema = pq.read_schema(path)
-        record, precision = read_embedding_metadata(schema, path)
-        if EMBEDDING_COLUMN not in schema.names:
-            raise ArgumentError(f"{path} has no {EMBEDDING_COLUMN!r} column, so it holds no embeddings.")
-        record = check_record(record, path)
-        vectors = read_vectors(path, record["dim"])
-        table = pq.read_table(path, columns=[name for name in schema.names if name != EMBEDDING_COLUMN])
+        # The file is opened once and everything is read through that handle: a file replaced meanwhile
+        # (save_embeddings writes a new file and renames it over the old) cannot give one file's rows
+        # with the other's vectors.
+        with pa.OSFile(path, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            # The metadata first: a foreign file is named before its numbers are read.
+            schema = parquet.schema_arrow
+            record, precision = read_embedding_metadata(schema, path)
+            if EMBEDDING_COLUMN not in schema.names:
+                raise ArgumentError(f"{path} has no {EMBEDDING_COLUMN!r} column, so it holds no embeddings.")
+            record = check_record(record, path)
+            vectors = read_vectors(handle, parquet.metadata, record["dim"], path)
+            table = parquet.read(columns=[name for name in schema.names if name != EMBEDDING_COLUMN])
     except (OSError, pa.ArrowException) as exc:
         raise ArgumentError(f"{path} cannot be read as Parquet ({exc}); it is damaged, incomplete, or not an "
                             f"embeddings file. Save the embeddings again with {function('save_embeddings')}.") from None

@@ -21,7 +21,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..core.checks import check_count
+from ..core.checks import check_count, is_sequence
 from ..core.errors import ArgumentError
 from ..core.messages import arg, value, warn
 from ..faces.tracking import NO_PERSON, PersonTracker, track_rows
@@ -49,8 +49,14 @@ def check_person_options(face_selection: str, persons, person_names: PersonNames
         if not names_allowed:
             raise ArgumentError(f"{arg('person_names')} does not apply here: person ids are per video. Rename them "
                                 f"in the table, as the README's section on people shows.")
-        check_person_names(person_names)
-    return None if persons is None else check_count("persons", persons, 1)
+        named = check_person_names(person_names)
+    persons = None if persons is None else check_count("persons", persons, 1)
+    if persons is not None and person_names is not None and max(named) >= persons:
+        raise ArgumentError(f"{arg('persons', persons)} keeps {persons} people, numbered 0 to {persons - 1} in the "
+                            f"order they are first seen, and {arg('person_names')} names them; it names person "
+                            f"{max(named)}. Give at most {persons} names, for example "
+                            f"{value(['therapist', 'client'][:min(persons, 2)])}.")
+    return persons
 
 
 def frame_groups(keys: Sequence[object]) -> np.ndarray:
@@ -131,13 +137,15 @@ def person_value(person: int):
     return float("nan") if person == NO_PERSON else int(person)
 
 
-def name_person_column(columns: Dict[str, list], person_names: PersonNames, column: str = "person") -> Dict[str, list]:
+def name_person_column(columns: Dict[str, list], person_names: PersonNames, persons: Optional[int] = None,
+                       column: str = "person") -> Dict[str, list]:
     """The result with its ``person`` ids replaced by ``person_names`` (None: unchanged). A row without
-    a person gets None; an id without a name keeps its number as text, with a warning."""
+    a person gets None; an id without a name keeps its number as text, with a warning (``persons``: the
+    number of people asked for, which the warning takes into account)."""
     if person_names is None or column not in columns:
         return columns
     ids = [NO_PERSON if v is None or v != v else int(v) for v in columns[column]]
-    return {**columns, column: name_persons(np.asarray(ids, np.int64), person_names)}
+    return {**columns, column: name_persons(np.asarray(ids, np.int64), person_names, persons)}
 
 
 def persons_by_video(columns: Dict[str, list], id_column: str, person: np.ndarray,
@@ -250,7 +258,9 @@ def person_rows(frames, person_ids, persons: Optional[int] = None) -> Tuple[np.n
             without a face: a frame where none was found or that could not
             be read).
         persons: keep only this many people, those with the most rows
-            (:func:`most_seen_persons`); None keeps everyone.
+            (:func:`most_seen_persons`), numbered 0, 1, ... again in the
+            order they were first seen (so ``person_names`` names exactly
+            them); None keeps everyone, with their ids.
 
     Returns:
         (source, blank, person), one entry per row of the new result:
@@ -273,6 +283,8 @@ def person_rows(frames, person_ids, persons: Optional[int] = None) -> Tuple[np.n
         return np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64)
     people = np.unique(ids[ids != NO_PERSON]) if persons is None else most_seen_persons(ids, persons)
     kept = (ids != NO_PERSON) & np.isin(ids, people)
+    if persons is not None:  # the people kept are numbered 0, 1, ... again, in the order first seen
+        ids = np.where(kept, np.searchsorted(people, ids), ids)
     starts = np.flatnonzero(np.r_[True, frames[1:] != frames[:-1]])
     group = np.cumsum(np.r_[True, frames[1:] != frames[:-1]]) - 1
     # Each kept person's first and last frame (as frame numbers 0, 1, ... of this result).
@@ -315,7 +327,7 @@ def check_person_names(person_names: Union[Mapping[int, str], Sequence[str]]) ->
                 raise ArgumentError(f"{arg('person_names')} maps person ids (0, 1, ...) to names; "
                                  f"{value(key)} is not a person id.")
         named = {int(k): v for k, v in items}
-    elif isinstance(person_names, (list, tuple)):
+    elif is_sequence(person_names):
         named = dict(enumerate(person_names))
     else:
         raise ArgumentError(f"{arg('person_names')} must be a list of names (the first for person 0, ...), for "
@@ -333,7 +345,8 @@ def check_person_names(person_names: Union[Mapping[int, str], Sequence[str]]) ->
     return named
 
 
-def name_persons(person_ids, person_names: Union[Mapping[int, str], Sequence[str]]) -> List[Optional[str]]:
+def name_persons(person_ids, person_names: Union[Mapping[int, str], Sequence[str]],
+                 persons: Optional[int] = None) -> List[Optional[str]]:
     """Each row's person as a name (None for rows without a person).
 
     A person without a name keeps their id as text (``"3"``), and names of
@@ -353,6 +366,11 @@ def name_persons(person_ids, person_names: Union[Mapping[int, str], Sequence[str
         if unused:
             parts.append(f"name(s) for person(s) {', '.join(map(str, unused))} were given but those ids do not "
                          f"occur")
-        warn("; ".join(parts) + f". The video has {len(present)} person(s): {', '.join(map(str, present))}. "
-             f"Use {arg('persons')} to keep only the people seen most often.")
+        if persons is not None:
+            hint = f" ({arg('persons', persons)} keeps at most {persons}, numbered 0 to {persons - 1})."
+        elif unnamed:
+            hint = f". Use {arg('persons')} to keep only the people seen most often."
+        else:
+            hint = "."
+        warn("; ".join(parts) + f". The video has {len(present)} person(s): {', '.join(map(str, present))}" + hint)
     return [None if p == NO_PERSON else named.get(int(p), str(int(p))) for p in ids]

@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 from ..core.checks import (MAX_FACE_WORKERS, check_choice, check_classes, check_count, check_flag, check_text,
                            resolve_batch_size, resolve_face_workers, resolve_progress)
 from ..core.errors import ArgumentError
-from ..core.messages import arg, value
+from ..core.messages import arg, say, value
 from ..core.options import check_fields, option
 from ..faces import FACE_SELECTIONS, resolve_face_backend
 from ..models import (TEMPLATE_SETS, ModelSource, check_device_name, check_requirements, load_model, resolve_model,
@@ -56,7 +56,7 @@ class ScoringRequest:
     progress: bool
 
     def load(self):
-        return load_model(self.model, device=self.device)
+        return load_model(self.model, device=self.device, announce=say if self.progress else None)
 
 
 def _face_selection(name, given):

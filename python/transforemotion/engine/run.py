@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from ..core.messages import InputsFailedWarning, arg
+from ..core.messages import InputsFailedWarning, arg, say
 from ..media import load_image
 from .columns import IMAGE_ID_COLUMN, rows_to_columns
 from .request import ScoringRequest
@@ -45,7 +45,11 @@ def _progress_bar(total: int, request: ScoringRequest, unit: str, desc: str):
 
 def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, desc: str,
                    on_rows: Optional[Callable[[Rows], None]] = None) -> Rows:
-    """Every row, joined, with a progress bar; ``on_rows`` also sees each batch (the person tracker)."""
+    """Every row, joined, with a progress bar; ``on_rows`` also sees each batch (the person tracker).
+    With progress on, a line on standard error says at once what is happening (the bar shows only
+    from :data:`PROGRESS_MIN_ITEMS` pictures on, and the model's load says its own line)."""
+    if request.progress:
+        say(f"{desc}: finding faces and scoring {total} {unit}{'' if total == 1 else 's'}…")
     with _progress_bar(total, request, unit, desc) as bar:
         last = [object()]
 

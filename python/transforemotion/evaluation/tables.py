@@ -12,7 +12,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..core.checks import is_missing, is_number
+from ..core.checks import is_missing, is_number, is_sequence
 from ..core.errors import ArgumentError
 from ..core.messages import arg, current_caller, function, mapping, value
 from ..engine import METADATA_COLUMNS as RESULT_COLUMNS
@@ -113,9 +113,9 @@ def check_classes(classes, columns: Mapping[str, list], truth_column: Optional[s
                 f"an evaluation needs at least two classes. Name them with {arg('classes')}."
             )
         return labels
-    if isinstance(classes, str) or not isinstance(classes, (list, tuple)):
+    if not is_sequence(classes):
         raise ArgumentError(f"{arg('classes')} must be a list of column names of scores; got {value(classes)}.")
-    labels = list(classes)
+    labels = [str(c) if isinstance(c, str) else c for c in classes]
     if len(labels) < 2:
         raise ArgumentError(f"An evaluation needs at least two classes; got {value(labels)}.")
     if len(set(labels)) != len(labels):

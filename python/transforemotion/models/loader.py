@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -159,6 +159,7 @@ def load_model(
     local_model_path: Optional[str] = None,
     device: Optional[str] = None,
     dtype: Optional[torch.dtype] = None,
+    announce: Optional[Callable[[str], None]] = None,
 ) -> VisionLanguageModel:
     """Load a model once per process; the cache key is (source, architecture, device, dtype).
 
@@ -166,7 +167,8 @@ def load_model(
     already resolved :class:`ModelSource`. What the model needs is checked
     first (:func:`check_requirements`). A folder is read as it is; a hub id is
     loaded from the local cache if it is there, and otherwise downloaded
-    after one quick check that the hub answers (:mod:`transforemotion.models.hub`).
+    after one quick check that the hub answers (:mod:`transforemotion.models.hub`). ``announce``, if
+    given, hears "loading model NAME…" when the model is not loaded yet (a load takes seconds).
     """
     spec = resolve_model(model, local_model_path)
     dev = check_requirements(spec, device)
@@ -178,6 +180,8 @@ def load_model(
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
+        if announce is not None:
+            announce(f"loading model {spec.name}…")
 
         def attempt(local_only: bool, final: bool) -> VisionLanguageModel:
             config = preprocessor_config(spec.source, local_only, final)

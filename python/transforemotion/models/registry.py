@@ -17,6 +17,7 @@ from typing import Dict, Optional
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, value
 from .needs import ARCHITECTURE_NEEDS, Needs, availability, check_software, folder_needs, read_model_config
+from ..core.options import takes_paths
 
 __all__ = ["ARCHITECTURES", "ModelSpec", "ModelSource", "register_vision_model", "list_vision_models",
            "resolve_model", "LIST_COLUMNS"]
@@ -37,6 +38,7 @@ class ModelSpec:
 _REGISTRY: Dict[str, ModelSpec] = {}
 
 
+@takes_paths
 def register_vision_model(name: str, model_id: str, architecture: str = "clip", description: Optional[str] = None):
     """Add a model under a short name, or replace the entry of that name.
 

@@ -16,6 +16,7 @@ from ..core.errors import ArgumentError
 from ..core.messages import arg, function
 from ..corpus import read_corpus, score_corpus
 from .labels import DIMENSIONS, check_dimensions, pole_classes, vad_columns, vad_labels
+from ..core.options import takes_paths
 
 __all__ = ["vad_corpus"]
 
@@ -23,6 +24,7 @@ __all__ = ["vad_corpus"]
 _OWN = ("inputs", "classes", "output_dir")
 
 
+@takes_paths
 def vad_corpus(
     inputs: Union[str, Sequence[str]],
     output_dir: str,

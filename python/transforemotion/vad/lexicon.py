@@ -14,6 +14,7 @@ from ..core.messages import arg, current_caller, function, warn
 from ..engine import METADATA_COLUMNS
 from ..evaluation import columns_of, label_columns
 from .labels import DIMENSIONS, as_text
+from ..core.options import takes_paths
 
 __all__ = ["map_discrete_to_vad"]
 
@@ -145,6 +146,7 @@ def _read_lexicon(vad_lexicon, cache: bool) -> Dict[str, Tuple[float, float, flo
                      f"word, valence, arousal and dominance; got {type(vad_lexicon).__name__}. {_lexicon_advice()}")
 
 
+@takes_paths
 def map_discrete_to_vad(
     results,
     mapping: str = "nrc_vad",

@@ -104,3 +104,33 @@ crossing_video <- function() {
   }
   fixtures$crossing
 }
+
+# A dyad and a passer-by seen between them (2 s at 10 fps, 20 frames): the face photo sits on the left
+# throughout (person 0), its mirror image on the right for frames 0-5 only (person 1, the passer-by), and
+# a smaller copy sits in the middle from frame 4 on (person 2). The two seen longest are persons 0 and 2.
+passer_by_video <- function() {
+  made_by_python("passer_by", "passer_by.avi", c(
+    "import cv2, numpy as np",
+    "face = cv2.resize(cv2.imread(%s), (104, 120))",
+    "other, third = cv2.flip(face, 1), cv2.resize(face, (88, 100))",
+    "writer = cv2.VideoWriter(%s, cv2.VideoWriter_fourcc(*'MJPG'), 10, (640, 280))",
+    "for i in range(20):",
+    "    canvas = np.full((280, 640, 3), 200, np.uint8)",
+    "    canvas[40:160, 20:124] = face",
+    "    if i < 6: canvas[20:140, 516:620] = other",
+    "    if i >= 4: canvas[150:250, 280:368] = third",
+    "    writer.write(canvas)",
+    "writer.release()"))
+}
+
+# A fixture file made once per session by Python `lines` (a template with %s for the face photo's path
+# and then the file's), kept in `fixtures[[key]]`.
+made_by_python <- function(key, file, lines) {
+  if (is.null(fixtures[[key]])) {
+    path <- file.path(tempdir(), file)
+    reticulate::py_run_string(sprintf(paste(lines, collapse = "\n"), deparse(face_image()), deparse(path)),
+                              local = TRUE)
+    fixtures[[key]] <- path
+  }
+  fixtures[[key]]
+}
