@@ -21,8 +21,8 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from .checks import path_text
 
-__all__ = ["option", "takes_options", "takes_paths", "changed_options", "check_fields", "pick", "add_flags", "flag_values", "option_names",
-           "option_values"]
+__all__ = ["option", "takes_options", "takes_paths", "changed_options", "check_fields", "pick", "add_flags",
+           "flag_values", "option_names", "option_values"]
 
 _KEY = "transforemotion"
 _SAME = object()
