@@ -407,5 +407,5 @@ def test_an_error_in_a_thread_reading_row_groups_is_spelled_for_an_r_caller(tiny
 
     monkeypatch.setattr(files, "fill_vectors", failing)
     with caller("r"), pytest.raises(ArgumentError) as info:
-        files.read_vectors(path, emb.vectors.shape[1])
+        files.read_embeddings(path)
     assert str(info.value) == 'try precision = "float32"'
