@@ -201,10 +201,17 @@ python_error <- function(e) {
 # "transforemotion_error" for a mistake in the call, "transforemotion_error"
 # alone for a missing package or model, then "transforemotion_python_error"
 # for anything raised in Python (ours or not).
+#
+# Ctrl-C (Python's KeyboardInterrupt, class "transforemotion_interrupt") is R's interrupt condition
+# instead, not an error: tryCatch(error = ) and try() in a loop must not swallow it and carry on. stop()
+# signals it, so tryCatch(interrupt = ) catches it, and uncaught it ends the call showing its one line
+# (a corpus run's "stopped; N of M units finished; ...").
 python_condition <- function(error) {
+  classes <- unlist(error$classes)
+  base <- if ("transforemotion_interrupt" %in% classes) "interrupt" else c("transforemotion_python_error", "error")
   structure(
     list(message = error$message, call = NULL, python_type = error$type),
-    class = c(unlist(error$classes), "transforemotion_python_error", "error", "condition")
+    class = c(classes, base, "condition")
   )
 }
 
