@@ -120,7 +120,9 @@ find_installer_python <- function(python) {
 #'   and the CPU flavour otherwise; `"cuda"` or `"cpu"` choose one.
 #' @param jina Add what the `jina-v2` model needs (torchvision, timm, einops).
 #'   `FALSE` leaves it out: smaller, and needs no access to PyTorch's own
-#'   package index.
+#'   package index. `NULL` (the default): as the existing environment has it
+#'   (one made with `jina = FALSE` stays without it when set up again), and
+#'   `TRUE` for a new one.
 #' @param ... Further command-line flags for the installer, as strings, e.g.
 #'   `"--verbose"`.
 #' @returns The path of the environment's Python executable, invisibly.
@@ -138,11 +140,11 @@ find_installer_python <- function(python) {
 #' }
 #' @export
 setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force = FALSE,
-                            python = NULL, gpu = c("auto", "cuda", "cpu"), jina = TRUE, ...) {
+                            python = NULL, gpu = c("auto", "cuda", "cpu"), jina = NULL, ...) {
   backend <- match.arg(backend)
   gpu <- match.arg(gpu)
   check_bool(force, "force")
-  check_bool(jina, "jina")
+  check_optional_bool(jina, "jina")
   if (!is.null(prefix)) prefix <- normalizePath(check_string(prefix, "prefix"), mustWork = FALSE)
   extra <- c(...)
   if (length(extra) > 0 && !is.character(extra)) arg_error("`...` must be installer flags given as strings, e.g. \"--verbose\".")
@@ -156,7 +158,7 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
   on.exit(unlink(status_file), add = TRUE)
   args <- c("-B", shQuote(file.path(project_dir(), "python", "installer")), "--backend", backend,
             "--gpu", gpu, "--status-file", shQuote(status_file))
-  if (!jina) args <- c(args, "--without-jina")
+  if (!is.null(jina)) args <- c(args, if (jina) "--with-jina" else "--without-jina")
   if (!is.null(prefix)) args <- c(args, "--prefix", shQuote(prefix))
   if (force) args <- c(args, "--force")
   env <- clean_library_path()
