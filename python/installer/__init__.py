@@ -7,6 +7,7 @@ Run it before any environment exists, with any Python 3.9+ (standard library onl
     python python/installer --backend conda        # conda env "transforemotion"
     python python/installer --gpu cuda             # the CUDA flavour (default --gpu auto)
     python python/installer --without-jina         # leave out jina-clip-v2's layer
+    python python/installer --with-jina            # add it to an environment made without it
     python python/installer --help
 
 It is not part of the transforemotion wheel (a top-level package named ``installer`` exists on

@@ -28,7 +28,7 @@ def setup_miniconda(backend: Optional[str] = None, prefix=None, force: bool = Fa
                     source=None, python: Optional[str] = None, name: str = ENV_NAME,
                     editable: bool = False, torch_index_url: Optional[str] = TORCH_INDEX,
                     get_micromamba: bool = False, check: bool = True, verbose: bool = False,
-                    quiet: bool = False, gpu: str = "auto", jina: bool = True) -> str:
+                    quiet: bool = False, gpu: str = "auto", jina: Optional[bool] = None) -> str:
     """Create (or check and repair) an environment for transforemotion; return its Python path.
 
     Args:
@@ -47,7 +47,8 @@ def setup_miniconda(backend: Optional[str] = None, prefix=None, force: bool = Fa
         check: run the self-check at the end.
         gpu: "auto" (CUDA where an NVIDIA driver answers ``nvidia-smi`` and a CUDA flavour
             exists for the platform), "cuda" or "cpu".
-        jina: add the layer jina-clip-v2 needs (torchvision, timm, einops).
+        jina: add the layer jina-clip-v2 needs (torchvision, timm, einops); None: as the
+            existing environment has it (an environment made without it stays so), else yes.
 
     Returns:
         The environment's Python executable, as a string, for reticulate.
@@ -113,7 +114,7 @@ def summary(name: str, opts: Options, outcome: Outcome) -> str:
     return (
         f"\nDone: transforemotion {opts.version} in {prefix}\n"
         f"  ({backend}; flavour {outcome.flavour}: {outcome.flavour_reason}; jina-clip-v2 layer: "
-        f"{'yes' if opts.jina else 'no (--without-jina)'})\n"
+        f"{'yes' if outcome.jina else 'no'} ({outcome.jina_reason}))\n"
         "Give reticulate this Python:\n"
         f"    {py}\n"
         f'  R:  Sys.setenv(RETICULATE_PYTHON = "{py}")   or   {reticulate}\n'
@@ -135,8 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", default="auto", choices=GPU_CHOICES,
                    help="auto (default): the CUDA flavour where an NVIDIA driver answers "
                    "nvidia-smi and one exists for this platform, else CPU; cuda; cpu")
-    p.add_argument("--without-jina", dest="jina", action="store_false",
-                   help="leave out the layer jina-clip-v2 needs (torchvision, timm, einops)")
+    p.add_argument("--without-jina", dest="jina", action="store_const", const=False,
+                   help="leave out the layer jina-clip-v2 needs (torchvision, timm, einops); "
+                   "default: as the existing environment has it, else with it")
+    p.add_argument("--with-jina", dest="jina", action="store_const", const=True,
+                   help="add that layer to an environment made --without-jina")
     p.add_argument("--force", action="store_true", help="rebuild an environment this installer made")
     p.add_argument("--source", help="project to install: a folder or pip requirement "
                    "(default: this checkout)")
@@ -189,7 +193,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if status:
         write_status(status, {"status": "ok", "python": outcome.python, "prefix": outcome.prefix,
                               "backend": outcome.backend,
-                              "flavour": outcome.flavour, "jina": "yes" if args.jina else "no",
+                              "flavour": outcome.flavour, "jina": "yes" if outcome.jina else "no",
                               "command": env_command(outcome.prefix)})
     if args.quiet:
         print(outcome.python)

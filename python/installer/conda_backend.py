@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -21,7 +22,7 @@ from .checks import verify_env
 from .commands import Progress
 from .conda_lock import filter_environment, read_conda_lock, render_lock
 from .errors import InstallError
-from .options import Options, Outcome
+from .options import Options, Outcome, choose_jina
 from .plans import PYTHON, Plan, Run, Write, run_plan
 from .platforms import conda_platform, env_python, micromamba_home
 from .project import install_project, source_record
@@ -194,6 +195,8 @@ def run_conda(opts: Options, progress: Progress) -> Outcome:
     if target is not None:
         check_target(target, "conda", progress.current)
     marker = read_marker(target)
+    jina, jina_why = choose_jina(opts.jina, marker)
+    opts = replace(opts, jina=jina)
     if marker and opts.force:
         progress.say(f"    --force: removing {target} (created by this installer)")
         remove_own_env(target, progress.current)
@@ -219,4 +222,5 @@ def run_conda(opts: Options, progress: Progress) -> Outcome:
     install_project(opts, target, python, marker, installed, progress)
     write_marker(target, dict(record, state="complete", version=opts.version, python=str(python),
                               **source_record(opts, target)))
-    return Outcome(backend="conda", python=python, prefix=target, flavour=flavour, flavour_reason=why)
+    return Outcome(backend="conda", python=python, prefix=target, flavour=flavour, flavour_reason=why,
+                   jina=jina, jina_reason=jina_why)

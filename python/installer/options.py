@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from .source import Source
 
-__all__ = ["Options", "Outcome"]
+__all__ = ["Options", "Outcome", "choose_jina"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Options:
     verbose: bool = False
     torch_index: Optional[str] = None
     gpu: str = "auto"
-    jina: bool = True
+    jina: Optional[bool] = None  # None: as the existing environment has it (choose_jina), else True
     index_check: bool = True  # venv: ask PyTorch's index before building (index_check.py)
 
 
@@ -36,3 +36,20 @@ class Outcome:
     prefix: Path
     flavour: str
     flavour_reason: str
+    jina: bool = True
+    jina_reason: str = ""
+
+
+def choose_jina(requested: Optional[bool], marker: Optional[dict]) -> Tuple[bool, str]:
+    """Whether the jina-clip-v2 layer goes in, and why, for the summary.
+
+    An explicit choice (``--with-jina`` / ``--without-jina``) wins. Without one, a rerun keeps
+    what the environment's record (``marker``) says the earlier run chose, so that repairing an
+    environment made ``--without-jina`` does not try to add the layer (and fail where PyTorch's
+    index is out of reach); a new environment gets it.
+    """
+    if requested is not None:
+        return requested, "--with-jina" if requested else "--without-jina"
+    if marker is not None and marker.get("jina") is False:
+        return False, "left out by the earlier run; --with-jina adds it"
+    return True, "default" if marker is None else "as the earlier run chose"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -12,7 +13,7 @@ from .commands import Progress
 from .errors import InstallError
 from .index_check import check_pytorch_builds
 from .markers import evaluate_marker, marker_environment
-from .options import Options, Outcome
+from .options import Options, Outcome, choose_jina
 from .pip_locks import (LOCK_FILES, LOCK_PYTHON, LockEntry, PipLock, lock_paths, pytorch_index_for,
                         read_pip_lock)
 from .plans import PYTHON, Plan, Run, Write, run_plan
@@ -99,6 +100,9 @@ def run_venv(opts: Options, progress: Progress) -> Outcome:
     cuda_platforms = read_pip_lock(cuda_lock).platforms if cuda_lock.exists() else ()
     driver = opts.gpu != "cpu" and gpu.nvidia_driver_answers()
     flavour, why = gpu.choose_flavour(opts.gpu, where, driver, cuda_platforms, progress.current)
+    marker = read_marker(prefix)
+    jina, jina_why = choose_jina(opts.jina, marker)
+    opts = replace(opts, jina=jina)
     locks = _read_locks(opts, flavour, where, progress.current)
     have = python_version(opts.base_python, progress, progress.current)
     if have[:2] != LOCK_PYTHON:
@@ -108,7 +112,6 @@ def run_venv(opts: Options, progress: Progress) -> Outcome:
                            "pass --python /path/to/python3.11, or use --backend conda")
     progress.say(f"    {where}, Python {'.'.join(map(str, have))}; flavour {flavour} ({why})")
 
-    marker = read_marker(prefix)
     py = env_python(prefix)
     env = marker_environment(where, ".".join(map(str, have)))
     needs = _pytorch_needs(locks, env, flavour) if opts.index_check else []
@@ -138,11 +141,7 @@ def run_venv(opts: Options, progress: Progress) -> Outcome:
     version = opts.version
     found = {"locked": ["new environment"], "project": ["new environment"]} if fresh else \
         verify_env(py, [lk.path for lk in locks], version, progress, progress.current)
-    lock_problems = list(found["locked"])
-    if not fresh and marker.get("locks") != record["locks"]:
-        lock_problems.append("the lock files changed since the last run")
-    if not fresh and marker.get("flavour", "cpu") != flavour:
-        lock_problems.append(f"flavour changed from {marker.get('flavour', 'cpu')} to {flavour}")
+    lock_problems = list(found["locked"]) + ([] if fresh else _changes(marker, record))
     if lock_problems:
         if not fresh:
             progress.say("    repairing: " + "; ".join(lock_problems[:8]))
@@ -162,4 +161,18 @@ def run_venv(opts: Options, progress: Progress) -> Outcome:
     if changed or lock_problems:
         write_marker(prefix, dict(record, state="complete", version=version,
                                   python=str(py), **source_record(opts, prefix)))
-    return Outcome(backend="venv", python=py, prefix=prefix, flavour=flavour, flavour_reason=why)
+    return Outcome(backend="venv", python=py, prefix=prefix, flavour=flavour, flavour_reason=why,
+                   jina=jina, jina_reason=jina_why)
+
+
+def _changes(marker: dict, record: dict) -> List[str]:
+    """What differs between the earlier run's record and this run's, each said for what it is."""
+    changes = []
+    if marker.get("jina", True) != record["jina"]:
+        changes.append("adding the jina-clip-v2 layer (--with-jina)" if record["jina"] else
+                       "leaving out the jina-clip-v2 layer (--without-jina); its packages stay")
+    elif marker.get("locks") != record["locks"]:
+        changes.append("the lock files changed since the last run")
+    if marker.get("flavour", "cpu") != record["flavour"]:
+        changes.append(f"flavour changed from {marker.get('flavour', 'cpu')} to {record['flavour']}")
+    return changes

@@ -196,5 +196,6 @@ check_person_names <- function(x) {
     arg_error("The names of `person_names` must be person ids (0, 1, ...), e.g. ", example, "; got ",
               paste0("\"", ids, "\"", collapse = ", "), ".")
   }
+  ensure_python()  # py_dict() would start whichever Python reticulate finds first
   reticulate::py_dict(as.list(as.integer(ids)), as.list(values), convert = FALSE)
 }

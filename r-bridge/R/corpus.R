@@ -32,8 +32,11 @@ check_optional_number <- function(x, name) {
 #' frame. A file that cannot be read (missing, damaged, truncated) is listed
 #' with the reason in `output_dir/failures.csv` and does not stop the
 #' others; one warning counts the failures, and a rerun tries them again.
-#' Interrupted (Ctrl-C or RStudio's Stop), it ends with the error "stopped; N
-#' of M units finished; run the same command again to continue".
+#' Interrupted (Ctrl-C or RStudio's Stop), it stops with the message "stopped;
+#' N of M units finished; run the same command again to continue", as R's
+#' interrupt condition (classes `transforemotion_interrupt`, `interrupt`), not
+#' an error: `tryCatch(error = )` or `try()` around it in a loop does not
+#' swallow it; `tryCatch(interrupt = )` catches it.
 #' Changing the classes, model or sampling of a folder already scored is
 #' refused; `overwrite = TRUE` deletes the earlier results (only the files
 #' this function wrote) and starts over.

@@ -11,7 +11,7 @@
 
 # Python's Embeddings to the R object.
 as_embeddings <- function(py_embeddings, frame = NULL, time = NULL) {
-  parts <- reticulate::py_to_r(bridge_module()$embeddings_for_r(py_embeddings))
+  parts <- to_r(bridge_module()$embeddings_for_r(py_embeddings))
   columns <- lapply(parts$rows, as_column)
   rows <- list2DF(columns, nrow = as.integer(parts$n))
   if (length(columns) > 0) names(rows) <- names(parts$rows)

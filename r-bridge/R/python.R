@@ -94,6 +94,15 @@ ensure_python <- function() {
   invisible()
 }
 
+# A Python value to R. reticulate's py_to_r() starts Python (whichever reticulate finds first, e.g. the
+# system's python3) before it evaluates its argument, so py_to_r(bridge_module()$f()) as the first call of a
+# session would start that Python before bridge_module() has chosen ours (ensure_python()). Every conversion
+# in this package goes through here, which evaluates the argument, and with it the choice, first.
+to_r <- function(x) {
+  force(x)
+  reticulate::py_to_r(x)
+}
+
 module_load_error <- function(e) {
   msg <- python_message(e)
   python <- tryCatch(reticulate::py_config()$python, error = function(e) "unknown")
@@ -192,10 +201,17 @@ python_error <- function(e) {
 # "transforemotion_error" for a mistake in the call, "transforemotion_error"
 # alone for a missing package or model, then "transforemotion_python_error"
 # for anything raised in Python (ours or not).
+#
+# Ctrl-C (Python's KeyboardInterrupt, class "transforemotion_interrupt") is R's interrupt condition
+# instead, not an error: tryCatch(error = ) and try() in a loop must not swallow it and carry on. stop()
+# signals it, so tryCatch(interrupt = ) catches it, and uncaught it ends the call showing its one line
+# (a corpus run's "stopped; N of M units finished; ...").
 python_condition <- function(error) {
+  classes <- unlist(error$classes)
+  base <- if ("transforemotion_interrupt" %in% classes) "interrupt" else c("transforemotion_python_error", "error")
   structure(
     list(message = error$message, call = NULL, python_type = error$type),
-    class = c(unlist(error$classes), "transforemotion_python_error", "error", "condition")
+    class = c(classes, base, "condition")
   )
 }
 
@@ -211,7 +227,7 @@ py_call <- function(.fun, ...) {
   args <- Filter(Negate(is.null), list(...))
   # dict(), not list(...): an empty R list would become a Python list.
   kwargs <- do.call(reticulate::dict, args)
-  out <- tryCatch(reticulate::py_to_r(bridge$call_from_r(fun, kwargs)), error = python_error)
+  out <- tryCatch(to_r(bridge$call_from_r(fun, kwargs)), error = python_error)
   for (w in out[[2]]) warning(w, call. = FALSE)
   if (!is.null(out[[3]])) stop(python_condition(out[[3]]))
   out[[1]]
@@ -233,11 +249,11 @@ py_call <- function(.fun, ...) {
 #' }
 #' @export
 image_pattern <- function() {
-  reticulate::py_to_r(bridge_module()$image_pattern())
+  to_r(bridge_module()$image_pattern())
 }
 
 #' @rdname image_pattern
 #' @export
 media_extensions <- function() {
-  reticulate::py_to_r(bridge_module()$media_extensions())
+  to_r(bridge_module()$media_extensions())
 }

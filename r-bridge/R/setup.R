@@ -120,10 +120,18 @@ find_installer_python <- function(python) {
 #'   and the CPU flavour otherwise; `"cuda"` or `"cpu"` choose one.
 #' @param jina Add what the `jina-v2` model needs (torchvision, timm, einops).
 #'   `FALSE` leaves it out: smaller, and needs no access to PyTorch's own
-#'   package index.
+#'   package index. `NULL` (the default): as the existing environment has it
+#'   (one made with `jina = FALSE` stays without it when set up again), and
+#'   `TRUE` for a new one.
 #' @param ... Further command-line flags for the installer, as strings, e.g.
 #'   `"--verbose"`.
 #' @returns The path of the environment's Python executable, invisibly.
+#'   A failure is an error of class `transforemotion_setup_error` (a
+#'   `transforemotion_error`) with fields `step` (the installer's step that
+#'   failed), `kind` (`"network"`, `"disk"`, `"conflict"`, `"platform"`,
+#'   `"python"`, `"usage"`, `"command"`, `"check"` or `"interrupted"`) and
+#'   `hint`; its message says what to change, and suggests running it again
+#'   only where that can help (a network failure, an interruption).
 #' @seealso [find_python()], [python_available()]
 #' @examples
 #' \dontrun{
@@ -132,11 +140,11 @@ find_installer_python <- function(python) {
 #' }
 #' @export
 setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force = FALSE,
-                            python = NULL, gpu = c("auto", "cuda", "cpu"), jina = TRUE, ...) {
+                            python = NULL, gpu = c("auto", "cuda", "cpu"), jina = NULL, ...) {
   backend <- match.arg(backend)
   gpu <- match.arg(gpu)
   check_bool(force, "force")
-  check_bool(jina, "jina")
+  check_optional_bool(jina, "jina")
   if (!is.null(prefix)) prefix <- normalizePath(check_string(prefix, "prefix"), mustWork = FALSE)
   extra <- c(...)
   if (length(extra) > 0 && !is.character(extra)) arg_error("`...` must be installer flags given as strings, e.g. \"--verbose\".")
@@ -150,7 +158,7 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
   on.exit(unlink(status_file), add = TRUE)
   args <- c("-B", shQuote(file.path(project_dir(), "python", "installer")), "--backend", backend,
             "--gpu", gpu, "--status-file", shQuote(status_file))
-  if (!jina) args <- c(args, "--without-jina")
+  if (!is.null(jina)) args <- c(args, if (jina) "--with-jina" else "--without-jina")
   if (!is.null(prefix)) args <- c(args, "--prefix", shQuote(prefix))
   if (force) args <- c(args, "--force")
   env <- clean_library_path()
@@ -169,15 +177,7 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
   exit <- with_envvars(env, system2(runner, args, stdout = "", stderr = ""))
   status <- read_installer_status(status_file)
   if (!identical(exit, 0L) || is.null(status) || !identical(status$status, "ok")) {
-    what <- if (!is.null(status$kind)) {
-      paste0(" at step '", status$step, "' (", status$kind, ")")
-    } else ""
-    advice <- if (nzchar(status$hint %||% "")) paste0(" What to do: ", status$hint, ".") else ""
-    stop(
-      "The installer stopped", what, ", exit status ", exit, ".", advice, " ",
-      "Its message above says more; then run setup_miniconda() again (finished steps are kept).",
-      call. = FALSE
-    )
+    stop(setup_error(status, exit, runner))
   }
 
   env_py <- status$python
@@ -189,6 +189,46 @@ setup_miniconda <- function(backend = c("conda", "venv"), prefix = NULL, force =
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
+
+# What to change after the installer failed, by its kind of failure (python/installer/errors.py), where the
+# installer gave no hint. Only a passing network failure or an interruption is mended by running the same call
+# again; the others fail the same way until something changes.
+setup_advice <- c(
+  usage = "change the argument named above",
+  conflict = "give setup_miniconda() another `prefix`",
+  disk = "free some disk space (an environment needs a few GB) or give setup_miniconda() a `prefix` on another disk",
+  platform = "use backend = \"conda\" (conda-forge covers more platforms)",
+  python = "give setup_miniconda() a Python 3.11 as `python`",
+  command = "read the command's output above; setup_miniconda(..., \"--verbose\") shows more",
+  check = "run setup_miniconda(force = TRUE) to rebuild the environment"
+)
+rerun_helps <- c("network", "interrupted")
+
+# The condition for a failed installer run, from its status file (NULL when it wrote none: it did not start,
+# or crashed). Classes transforemotion_setup_error < transforemotion_error < error; fields `step` and `kind`
+# (the installer's), `hint` and `exit_status`.
+setup_error <- function(status, exit, runner) {
+  if (is.null(status) || is.null(status$kind)) {
+    status <- list(step = "start the installer", kind = "python",
+                   message = paste0("the installer did not run to its end with ", runner, " (exit status ", exit, ")"),
+                   hint = paste0("check that ", runner, " is Python 3.9 or newer, or give setup_miniconda() another ",
+                                 "as `python`, e.g. python = \"/usr/bin/python3.11\""))
+  }
+  hint <- status$hint %||% ""
+  if (!nzchar(hint)) hint <- setup_advice[status$kind] %|NA|% "read the installer's message above"
+  advice <- paste0("What to do: ", hint, ".")
+  if (status$kind %in% rerun_helps && !grepl("again", hint, fixed = TRUE)) {
+    advice <- paste(advice, "Then run setup_miniconda() again: finished steps are kept.")
+  }
+  structure(
+    list(message = paste0("setup_miniconda() failed at step '", status$step, "' (", status$kind, "): ",
+                          status$message, "\n", advice),
+         call = NULL, step = status$step, kind = status$kind, hint = hint, exit_status = exit),
+    class = c("transforemotion_setup_error", "transforemotion_error", "error", "condition")
+  )
+}
+
+`%|NA|%` <- function(x, y) if (length(x) == 0 || is.na(x)) y else unname(x)
 
 # R's start-up script puts its own and the system's library folders first on
 # LD_LIBRARY_PATH. A Python started from R then loads the system's

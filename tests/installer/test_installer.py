@@ -8,6 +8,7 @@ wheel), so these tests import it from python/ and run it as users do: ``python p
 from __future__ import annotations
 
 import email.parser
+import hashlib
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 import installer  # noqa: E402
 from installer import cli, conda_backend, gpu, markers, pip_locks, platforms  # noqa: E402
-from installer import project, source, status, venv_backend  # noqa: E402
+from installer import options, project, source, status, venv_backend  # noqa: E402
 from installer.conda_lock import read_conda_lock  # noqa: E402
 from installer.errors import EXIT, InstallError  # noqa: E402
 from installer.options import Options  # noqa: E402
@@ -551,6 +552,56 @@ def test_foreign_environment_is_refused_and_untouched(tmp_path, capsys, monkeypa
     assert "did not create" in capsys.readouterr().err
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in other.rglob("*") if p.is_file()}
     assert after == before
+
+
+def _venv_made_without_jina(tmp_path: Path) -> Path:
+    """A stand-in for what `--backend venv --gpu cpu --without-jina` made: its record and a Python."""
+    prefix = tmp_path / "env"
+    python = platforms.env_python(prefix)
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    locks = {p.relative_to(ROOT).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in pip_locks.lock_paths(ROOT, "cpu", False)}
+    (prefix / MARKER).write_text(json.dumps({"backend": "venv", "flavour": "cpu", "jina": False,
+                                             "locks": locks, "state": "complete"}))
+    return prefix
+
+
+def test_rerun_keeps_the_jina_layer_out_when_the_first_run_left_it_out(tmp_path, monkeypatch, capsys):
+    # Everything the environment should hold is there; what would touch it or the network is recorded.
+    prefix = _venv_made_without_jina(tmp_path)
+    plans, asked = [], []
+    monkeypatch.setattr(venv_backend, "verify_env", lambda *a, **k: {"locked": [], "project": []})
+    monkeypatch.setattr(venv_backend, "install_project", lambda *a, **k: False)
+    monkeypatch.setattr(venv_backend, "run_plan", lambda plan, *a, **k: plans.append(plan))
+    monkeypatch.setattr(venv_backend, "check_pytorch_builds", lambda needs, *a, **k: asked.append(needs))
+    args = ["--backend", "venv", "--prefix", str(prefix), "--gpu", "cpu", "--no-check"]
+    status_file = tmp_path / "status"
+
+    # Run again without the flag: nothing to install, and the layer stays out.
+    assert installer.main(args + ["--status-file", str(status_file)]) == 0
+    out = capsys.readouterr().out
+    assert (plans, asked) == ([], [])
+    assert "up to date: nothing to install" in out and "lock files changed" not in out
+    assert "jina-clip-v2 layer: no (left out by the earlier run; --with-jina adds it)" in out
+    assert read_status(status_file)["jina"] == "no"
+
+    # --with-jina adds it, and says that this is why it installs.
+    assert installer.main(args + ["--with-jina"]) == 0
+    out = capsys.readouterr().out
+    assert "repairing: adding the jina-clip-v2 layer (--with-jina)" in out
+    assert "lock files changed" not in out
+    jina_lock = str(ROOT / pip_locks.LOCK_FILES["cpu"]["jina"])
+    assert any(jina_lock in action.argv for plan in plans for action in plan.actions if isinstance(action, Run))
+    assert json.loads((prefix / MARKER).read_text())["jina"] is True
+
+
+def test_choose_jina():
+    assert options.choose_jina(None, None) == (True, "default")
+    assert options.choose_jina(None, {"jina": False})[0] is False
+    assert options.choose_jina(None, {"jina": True}) == (True, "as the earlier run chose")
+    assert options.choose_jina(True, {"jina": False}) == (True, "--with-jina")
+    assert options.choose_jina(False, None) == (False, "--without-jina")
 
 
 def test_default_venv_path_is_user_owned():

@@ -70,3 +70,35 @@ test_that("without any environment, scoring says to run setup_miniconda() and in
   expect_match(res$output, "Run setup_miniconda() once to create one", fixed = TRUE)
   expect_false(dir.exists(file.path(home, "transforemotion")))
 })
+
+test_that("a new session's first call finds the set-up venv on its own, even one that converts a result", {
+  skip_if_no_python()
+  skip_on_os(c("windows", "mac"))  # the default venv folder is found through XDG_DATA_HOME here
+  skip_if_not(is.null(transforEmotionBridge:::conda_env_python()), "a conda environment 'transforemotion' comes first")
+  # The user's default venv folder, as setup_miniconda(backend = "venv") makes it: here a link to the tests' venv.
+  xdg <- file.path(tempdir(), "xdg-first-call")
+  dir.create(file.path(xdg, "transforemotion"), recursive = TRUE, showWarnings = FALSE)
+  file.symlink(dirname(dirname(test_python)), file.path(xdg, "transforemotion", "venv"))
+  # reticulate put the tests' venv first on this session's PATH, where a user's session has no venv.
+  path <- strsplit(Sys.getenv("PATH"), .Platform$path.sep, fixed = TRUE)[[1]]
+  user_path <- paste(path[path != dirname(test_python)], collapse = .Platform$path.sep)
+  saved <- file.path(tempdir(), "first-call.parquet")
+  save_embeddings(embed_images(face_image(), local_model_path = tiny_model()), saved)
+  first_call <- function(call) {
+    run_r(c(
+      'Sys.unsetenv("RETICULATE_PYTHON")',  # as in a user's session: nothing set, nothing started
+      sprintf(".libPaths(c(%s))", paste(deparse(.libPaths()), collapse = "")),
+      "library(transforEmotionBridge)",
+      sprintf("result <- %s", call),
+      "cat('ROWS', nrow(result$vectors), '\\n')",
+      "cat('PREFIX', normalizePath(reticulate::import('sys')$prefix), '\\n')"
+    ), env = c(paste0("XDG_DATA_HOME=", xdg), paste0("PATH=", shQuote(user_path))))
+  }
+  for (call in c(sprintf("embed_images(%s, local_model_path = %s)", deparse(face_image()), deparse(tiny_model())),
+                 sprintf("load_embeddings(%s)", deparse(saved)))) {
+    res <- first_call(call)
+    expect_identical(res$status, 0L, info = res$output)
+    expect_match(res$output, "ROWS 1 ", fixed = TRUE)
+    expect_match(res$output, paste("PREFIX", normalizePath(dirname(dirname(test_python)))), fixed = TRUE)
+  }
+})

@@ -106,3 +106,46 @@ test_that("without PyTorch's index, setup stops at once, says jina = FALSE and m
   expect_match(conditionMessage(err), "setup_miniconda(backend = \"venv\", jina = FALSE)", fixed = TRUE)
   expect_false(dir.exists(prefix))
 })
+
+test_that("a failed setup is a transforemotion_setup_error naming the step, and says what to change", {
+  # A Python that cannot run the installer: no status file.
+  fake <- file.path(tempdir(), "fake-python")
+  writeLines(c("#!/bin/sh", "echo 'fake python' >&2", "exit 3"), fake)
+  Sys.chmod(fake, "755")
+  err <- tryCatch(suppressMessages(setup_miniconda(backend = "venv", prefix = file.path(tempdir(), "never"),
+                                                   python = fake)), error = identity)
+  expect_s3_class(err, "transforemotion_setup_error")
+  expect_s3_class(err, "transforemotion_error")
+  expect_identical(err$step, "start the installer")
+  expect_match(conditionMessage(err), fake, fixed = TRUE)
+  expect_match(conditionMessage(err), "python = ", fixed = TRUE)
+  expect_no_match(conditionMessage(err), "again")
+
+  # The installer refuses a prefix that is a file: rerunning cannot help, another prefix does.
+  python <- if (nzchar(test_python)) test_python else unname(Sys.which("python3"))
+  skip_if(!nzchar(python), "no Python to run the installer with")
+  taken <- tempfile("a-file-")
+  writeLines("not an environment", taken)
+  err <- tryCatch(suppressMessages(setup_miniconda(backend = "venv", prefix = taken, python = python, jina = FALSE)),
+                  error = identity)
+  expect_s3_class(err, "transforemotion_setup_error")
+  expect_identical(err$kind, "conflict")
+  expect_match(err$step, "target", fixed = TRUE)
+  expect_match(conditionMessage(err), paste0("step '", err$step, "' (conflict)"), fixed = TRUE)
+  expect_match(conditionMessage(err), "is a file", fixed = TRUE)
+  expect_match(conditionMessage(err), "prefix", fixed = TRUE)
+  expect_no_match(conditionMessage(err), "again")
+})
+
+test_that("only a failure that a rerun can mend suggests running setup_miniconda() again", {
+  setup_error <- transforEmotionBridge:::setup_error
+  network <- setup_error(list(status = "failed", kind = "network", step = "install the locked requirements",
+                              message = "pip could not reach PyPI", hint = "check the proxy settings"), 4L, "python3")
+  expect_s3_class(network, "transforemotion_setup_error")
+  expect_match(conditionMessage(network), "run setup_miniconda() again: finished steps are kept", fixed = TRUE)
+  disk <- setup_error(list(status = "failed", kind = "disk", step = "check platform, Python and target",
+                           message = "0.1 GB free at /tmp", hint = ""), 5L, "python3")
+  expect_identical(disk$kind, "disk")
+  expect_match(conditionMessage(disk), "free some disk space", fixed = TRUE)
+  expect_no_match(conditionMessage(disk), "again")
+})
