@@ -20,6 +20,9 @@ __all__ = ["read_images", "score_pictures", "score_image_files", "image_file_row
 
 # Progress bars only for work long enough to be worth watching.
 PROGRESS_MIN_ITEMS = 50
+# Below this many pictures a call takes well under a second once the model is loaded (and the load says its own
+# line), so it says nothing: a loop over single pictures stays quiet.
+STATUS_MIN_ITEMS = 10
 
 
 def no_face_advice() -> str:
@@ -46,10 +49,11 @@ def _progress_bar(total: int, request: ScoringRequest, unit: str, desc: str):
 def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, desc: str,
                    on_rows: Optional[Callable[[Rows], None]] = None) -> Rows:
     """Every row, joined, with a progress bar; ``on_rows`` also sees each batch (the person tracker).
-    With progress on, a line on standard error says at once what is happening (the bar shows only
-    from :data:`PROGRESS_MIN_ITEMS` pictures on, and the model's load says its own line)."""
-    if request.progress:
-        say(f"{desc}: finding faces and scoring {total} {unit}{'' if total == 1 else 's'}…")
+    With progress on, a line on standard error says at once what is happening for runs too short for
+    the bar (from :data:`STATUS_MIN_ITEMS` to :data:`PROGRESS_MIN_ITEMS` pictures; the model's load says
+    its own line)."""
+    if request.progress and STATUS_MIN_ITEMS <= total < PROGRESS_MIN_ITEMS:  # from 50 on, the bar says it
+        say(f"{desc}: finding faces and scoring {total} {unit}s…")
     with _progress_bar(total, request, unit, desc) as bar:
         last = [object()]
 
