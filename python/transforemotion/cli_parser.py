@@ -57,8 +57,8 @@ class _Parser(argparse.ArgumentParser):
                      f"{values[-1]}).\n")
 
     def _list_flag_at_end(self, given):
-        """(flag, its values) for the last flag that takes a list, where its last value names a file, a folder
-        or a link (a path the user meant as PATH); else None."""
+        """(flag, its values) for the last flag that takes a list, where its last value names a file, a
+        folder or a link (a path the user meant as PATH); else None."""
         if not given or "--" in given:
             return None
         starts = [k for k, token in enumerate(given) if token.startswith("-") and token != "-"] + [len(given)]

@@ -405,7 +405,8 @@ def warn_skipped(names: Sequence[object], reason: str, advice: str = "",
     else:
         shown = ", ".join(str(n) for n in names[:10])
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-        message = f"{reason} for {len(names)} items: {shown}{more}. Their rows have missing values ({missing_value()}){rest}"
+        message = (f"{reason} for {len(names)} items: {shown}{more}. Their rows have missing values "
+                   f"({missing_value()}){rest}")
     if advice:
         message += " " + advice
     warn(message, category)
