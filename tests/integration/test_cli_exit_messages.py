@@ -79,3 +79,32 @@ def test_a_path_after_double_dash_is_read_as_the_path(capsys, tiny_model, image_
     code, out, err = run(capsys, "image", "--classes", *CLASSES, "--local-model-path", tiny_model, "--quiet", "--",
                          str(image_dir / "astronaut.jpg"))
     assert code == 0, err
+
+
+# --- a picture given as a video, a video as a picture: the kind of file and the function to use ---------
+
+def test_a_picture_given_to_video_scores_says_use_image_scores(tiny_model, image_dir, text_jpg):
+    import transforemotion as te
+
+    for picture in (str(image_dir / "astronaut.jpg"), text_jpg):
+        with pytest.raises(ValueError, match=r"is a picture, not a video: use image_scores\(\)"):
+            te.video_scores(picture, CLASSES, local_model_path=tiny_model)
+
+
+def test_a_video_given_to_image_scores_says_use_video_scores(tiny_model, face_video, tmp_path, capsys):
+    import shutil
+
+    import transforemotion as te
+
+    clip = str(tmp_path / "clip.avi")
+    shutil.copy(face_video, clip)
+    with pytest.raises(ValueError, match=r"clip.avi is a video, not a picture: use video_scores\(\)"):
+        te.image_scores(clip, CLASSES, local_model_path=tiny_model)
+    code, _, err = run(capsys, "image", clip, "--classes", *CLASSES, "--local-model-path", tiny_model, "--quiet")
+    assert code == 2 and "is a video, not a picture: use transforemotion video" in err
+
+
+def test_the_shell_names_its_own_command_for_a_picture(capsys, tiny_model, image_dir):
+    code, _, err = run(capsys, "video", str(image_dir / "astronaut.jpg"), "--classes", *CLASSES,
+                       "--local-model-path", tiny_model)
+    assert code == 2 and "is a picture, not a video: use transforemotion image" in err
