@@ -117,7 +117,7 @@ def image_rows(image, request: ScoringRequest, function_name: str):
     # One picture that cannot be read is an error; in a list it is skipped, as in any batch job.
     one = isinstance(image, str)
     rows = score_pictures(request, read_images(sources, raise_errors=one), len(sources), "image", function_name)
-    warn_unread(rows, sources.__getitem__, "image", "Those images have missing values; the others were scored.")
+    warn_unread(rows, sources.__getitem__, "image")
     warn_skipped([sources[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
     leading = {"image": lambda k: sources[k]} if request.plan.face_selection == "all" else {}
     return rows, request, leading

@@ -29,6 +29,8 @@ import traceback
 import warnings
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
+
 from . import api, corpus, embeddings_api
 from .core import settings
 from .core.checks import is_missing
@@ -65,8 +67,9 @@ def _person_names(pairs: Optional[List[str]]):
     return {int(key): name for key, _, name in numbered}
 
 
-def run_embed(args) -> None:
-    """Embed the pictures and write the Parquet file; image files keep their path in an `image` column."""
+def run_embed(args) -> bool:
+    """Embed the pictures and write the Parquet file; image files keep their path in an `image` column.
+    Returns whether any row has an embedding."""
     if args.kind == "video":
         emb = embeddings_api.embed_video(args.path, timestamps=True,
                                          **flag_values(args, FrameSampling, ScoringOptions))
@@ -76,6 +79,7 @@ def run_embed(args) -> None:
         if "image" not in emb.rows:
             emb = embeddings_api.Embeddings({"image": files, **emb.rows}, emb.vectors, emb.model)
     embeddings_api.save_embeddings(emb, args.output, args.precision)
+    return bool(np.isfinite(emb.vectors).all(axis=1).any())
 
 
 def run_rescore(args) -> Dict[str, list]:
@@ -215,29 +219,50 @@ def run_evaluate(args) -> dict:
     return result["evaluation"]
 
 
-def _has_scores(table: Dict[str, list], classes: Optional[Sequence[str]]) -> bool:
-    columns = classes or []
-    return any(not is_missing(v) for c in columns if c in table for v in table[c])
+def _has_scores(table, args) -> bool:
+    """Whether any row has a score: in the label columns (--classes; the dimensions for `vad` and
+    `corpus --vad`); a table without them (an evaluation report) counts as scored."""
+    if not isinstance(table, dict):
+        return True
+    columns = args.dimensions if getattr(args, "vad", args.command == "vad") else (getattr(args, "classes", None) or [])
+    columns = [c for c in columns if c in table]
+    return not columns or any(not is_missing(v) for c in columns for v in table[c])
 
 
-def _outcome(failed: bool, table, args) -> int:
-    """0 when every input was read; 3 when some failed; 2 when some failed and no row has a score."""
+def _outcome(failed: List[str], scored: bool) -> int:
+    """0 when every input was read; 3 when some failed (their warnings are printed now); 2 when some failed and
+    nothing was scored: then one line says so, with the warnings' reasons."""
     if not failed:
         return EXIT_OK
-    if isinstance(table, dict) and args.command in ("image", "video", "corpus") and not _has_scores(
-            table, args.classes):
-        print("transforemotion: error: nothing could be scored (see the warnings above).", file=sys.stderr)
+    if not scored:
+        print(f"transforemotion: error: nothing could be scored. {' '.join(failed)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    _show_failures(failed)
     return EXIT_PARTIAL
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    failed = []
+def _show_failures(failed: List[str]) -> None:
+    """The warnings about inputs that failed, held back until the outcome is known (see :func:`main`)."""
+    for message in failed:
+        print(f"transforemotion: warning: {message}", file=sys.stderr)
+    failed.clear()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    """One line: "interrupted", and what a corpus run says of how far it got ("stopped; N of M units ...")."""
+    said = " ".join(str(exc).split())
+    return f"transforemotion: interrupted: {said}" if said else "transforemotion: interrupted."
+
+
+def _run(args) -> int:
+    """Run the command; the exit status of a run that ends without an exception. Warnings are one line each."""
+    failed: List[str] = []
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, InputsFailedWarning):
-            failed.append(message)
+            # Held back: when nothing could be scored they become part of the one-line error (_outcome).
+            failed.append(" ".join(str(message).split()))
+            return
         print(f"transforemotion: warning: {message}", file=sys.stderr)
 
     try:
@@ -252,12 +277,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 run_test_model(args)
                 return EXIT_OK
             if args.command == "embed":
-                run_embed(args)
-                return EXIT_OK
+                return _outcome(failed, run_embed(args))
             if args.command == "evaluate":
                 table = run_evaluate(args)
+                code = _outcome(failed, scored=True)
                 write_output(table, args.format, args.output, write_evaluation)
-                return _outcome(bool(failed), table, args)
+                return code
             if args.command == "models":
                 table = list_vision_models()
             elif args.command == "image":
@@ -270,8 +295,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 table = run_rescore(args)
             else:
                 table = run_video(args)
+            code = _outcome(failed, _has_scores(table, args))
             write_output(table, args.format, args.output)
-            return _outcome(bool(failed), table, args)
+            return code
+    except BaseException:
+        _show_failures(failed)  # what was read before the error or the Ctrl-C
+        raise
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
     except InputError as exc:
         print(f"transforemotion: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -290,7 +325,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_INTERNAL
     except KeyboardInterrupt as exc:
         # A corpus run says how far it got ("stopped; N of M units finished; ..."); anything else just stops.
-        print(f"transforemotion: {exc or 'interrupted'}", file=sys.stderr)
+        print(_interrupted(exc), file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

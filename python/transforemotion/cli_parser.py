@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Sequence
 
 from . import __version__, api, corpus
@@ -30,6 +31,50 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
                 or default is argparse.SUPPRESS or "default" in text.lower()):
             return text
         return text + " (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with one short line where a list flag took the path that should have followed it.
+
+    ``transforemotion video --classes joy anger clip.mp4`` gives ``clip.mp4``
+    to ``--classes`` (it takes one or more values), and argparse then reports
+    PATH as missing under a page of usage; this says what happened instead.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(args) if args is not None else None
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        missing = message.partition("the following arguments are required: ")[2]
+        taken = self._list_flag_at_end(getattr(self, "_given", None)) if missing else None
+        if taken is None:
+            super().error(message)
+        flag, values = taken
+        wanted = missing.split(",")[0].strip()
+        self.exit(2, f"{self.prog}: error: {flag} took {values[-1]!r} as one of its values, so {wanted} is missing: "
+                     f"put {wanted} before {flag}, or end its values with -- ({flag} {' '.join(values[:-1])} -- "
+                     f"{values[-1]}).\n")
+
+    def _list_flag_at_end(self, given):
+        """(flag, its values) for the last flag that takes a list, where its last value names a file, a
+        folder or a link (a path the user meant as PATH); else None."""
+        if not given or "--" in given:
+            return None
+        starts = [k for k, token in enumerate(given) if token.startswith("-") and token != "-"] + [len(given)]
+        for start, end in reversed(list(zip(starts, starts[1:]))):
+            action = self._option_string_actions.get(given[start].partition("=")[0])
+            if action is None or action.nargs not in ("+", "*"):
+                continue
+            values = given[start + 1:end]
+            if len(values) > 1 and _looks_like_a_path(values[-1]):
+                return given[start], values
+            return None
+        return None
+
+
+def _looks_like_a_path(text: str) -> bool:
+    return os.path.exists(text) or "/" in text or os.sep in text or "://" in text or bool(os.path.splitext(text)[1])
 
 
 def _add_scoring_options(parser: argparse.ArgumentParser, classes_required: bool = True,
@@ -76,7 +121,7 @@ def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="transforemotion",
         description="Zero-shot emotion scores for faces in images and video with CLIP-style models.",
         epilog="Examples:\n"

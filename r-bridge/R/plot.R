@@ -13,7 +13,9 @@
 #' @param col Line colours, one per label; by default a colour-blind-friendly
 #'   palette.
 #' @param lty,lwd Line type and width, recycled over labels.
-#' @param xlab,ylab,main Axis labels and title.
+#' @param xlab,ylab,main Axis labels and title. The title is by default
+#'   "Emotion scores over the video", or "Valence, arousal and dominance over
+#'   the video" for a result of [vad_scores()].
 #' @param ... Passed on to [graphics::matplot()], e.g. `type = "b"` for
 #'   points and lines.
 #' @returns `x`, invisibly.
@@ -27,8 +29,9 @@
 #' plot(scores)
 #' @export
 plot.video_scores <- function(x, y, col = NULL, lty = 1, lwd = 2, xlab = NULL,
-                              ylab = "Score", main = "Emotion scores over the video", ...) {
+                              ylab = "Score", main = NULL, ...) {
   df <- as.data.frame(unclass(x), check.names = FALSE, optional = TRUE)
+  if (is.null(main)) main <- video_title(df)
   draw_videos(list(video_panels(df, attr(x, "time"), attr(x, "frame"), main)), col, lty, lwd, xlab, ylab, ...)
   invisible(x)
 }
@@ -109,6 +112,13 @@ plot.corpus_scores <- function(x, y, videos = NULL, max_panels = 8, col = NULL, 
 # `person` (else `face`) column, one panel per person (face) over the
 # video's whole time range, with NA where that person was not seen so that
 # no line bridges frames in which it was absent.
+# The default title: a vad_scores() result's columns are the VAD dimensions, not emotions.
+video_title <- function(df) {
+  labels <- setdiff(names(df), METADATA_COLUMNS)
+  vad <- length(labels) > 0 && all(labels %in% c("valence", "arousal", "dominance"))
+  if (vad) "Valence, arousal and dominance over the video" else "Emotion scores over the video"
+}
+
 video_panels <- function(df, time, frame, main) {
   labels <- setdiff(names(df), METADATA_COLUMNS)
   n <- nrow(df)

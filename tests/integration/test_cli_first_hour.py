@@ -229,7 +229,8 @@ def test_ctrl_c_during_a_corpus_run_ends_with_one_line(tiny_model, face, tmp_pat
     assert 2 <= finished < 10, "the interrupt should land part-way through the 10 units"
     last = err.strip().splitlines()[-1]
     expected = f"stopped; {finished} of 10 units finished; run the same command again to continue"
-    assert last == (f"KeyboardInterrupt: {expected}" if script is PYTHON_RUN else f"transforemotion: {expected}"), err
+    shell_line = f"transforemotion: interrupted: {expected}"
+    assert last == (f"KeyboardInterrupt: {expected}" if script is PYTHON_RUN else shell_line), err
     # Run again: the finished units are skipped and the rest is scored.
     summary = te.score_corpus(video, CLASSES, out, nframes=20, ffreq=1, unit_size=2, face_selection="none",
                               local_model_path=tiny_model, progress=False)

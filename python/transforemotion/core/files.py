@@ -89,6 +89,14 @@ def atomic_write(path: str, mode: str = "w", encoding: Optional[str] = "utf-8", 
             break
         except FileExistsError:  # another writer drew the same name; draw again
             continue
+        except PermissionError as exc:
+            # The temporary name is ours, not the caller's: name the file they asked for, and what to do.
+            folder = os.path.dirname(os.path.abspath(path))
+            refused = PermissionError(f"Cannot write {path}: the folder {folder} does not let you create files "
+                                      f"in it ({exc.strerror}). Write to a folder you may write to, or ask for "
+                                      "write permission on this one.")
+            refused.errno = exc.errno  # (errno kept for callers that test it; str() stays the sentence above)
+            raise refused from None
     try:
         try:
             if mode == "wb":

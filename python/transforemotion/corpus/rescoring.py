@@ -122,6 +122,11 @@ def _scored_folder(output_dir):
     if record is None:
         raise InputNotFoundError(f"{output_dir} holds no scored corpus (no corpus.json). Run "
                                  f"{function('score_corpus')} with {arg('keep_embeddings', True)} first.")
+    source = record["arguments"].get("rescored_from")
+    if source is not None and not record["arguments"].get("keep_embeddings"):
+        raise ArgumentError(f"{output_dir} is a rescored folder ({function('rescore_corpus')} with {arg('into')} "
+                            f"wrote it from {source}): it holds scores, not embeddings. Rescore the folder it was "
+                            f"rescored from instead: {function('rescore_corpus')} on {source}.")
     if not record["arguments"].get("keep_embeddings"):
         raise ArgumentError(f"{output_dir} was scored without {arg('keep_embeddings', True)}, so it holds no "
                             f"embeddings to rescore. Score it once more with {function('score_corpus')} and "

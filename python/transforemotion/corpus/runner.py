@@ -70,12 +70,16 @@ def _arguments(request: ScoringRequest, sampling: FrameSampling, unit_size, id_c
 
 def _refuse_changes(folder: str, recorded: dict, wanted: dict) -> None:
     changed = [k for k in wanted if recorded.get(k) != wanted[k]]
+    if "keep_embeddings" in changed and "embedding_precision" in changed:
+        changed.remove("embedding_precision")  # kept or not says it: a precision of nothing kept is no news
     if not changed:
         return
 
     def shown(key, v):
         if key == "nframes" and v is None:
             return "its default"
+        if key == "embedding_precision" and v is None:
+            return "(no embeddings kept)"
         return value(v)
 
     details = "; ".join(f"{arg(k)} was {shown(k, recorded.get(k))}, now {shown(k, wanted[k])}" for k in changed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
-from ..core.messages import InputsFailedWarning, arg, say
+from ..core.messages import InputsFailedWarning, arg, missing_value, say, warn
 from ..media import load_image
 from .columns import IMAGE_ID_COLUMN, rows_to_columns
 from .request import ScoringRequest
@@ -69,13 +69,22 @@ def score_pictures(request: ScoringRequest, pictures, total: int, unit: str, des
         return score_all(request.load, pictures, request.plan, on_rows=advance)
 
 
-def warn_unread(rows: Rows, name: Callable[[object], object], what: str, advice: str) -> None:
+def warn_unread(rows: Rows, name: Callable[[object], object], what: str) -> None:
+    """One warning (an :class:`InputsFailedWarning`) naming the inputs that could not be read, with a reason."""
     keys = list(rows.errors)
     if not keys:
         return
     first = rows.errors[keys[0]]
-    warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"{advice} The first reason: {first}",
-                 InputsFailedWarning)
+    others = len(set(rows.keys)) > len(keys)
+    if len(keys) > 1:
+        warn_skipped([name(k) for k in keys], f"Could not read the {what}", f"The first reason: {first}",
+                     InputsFailedWarning, others_scored=others)
+        return
+    # One: its reason, which names it as a rule, then what became of its row.
+    named = str(name(keys[0]))
+    lead = f"Could not read the {what}: {first}" if named in first else f"Could not read the {what} {named}: {first}"
+    warn(f"{lead.rstrip('.')}. Its row has missing values ({missing_value()})"
+         + ("; the others were scored." if others else "."), InputsFailedWarning)
 
 
 def score_image_files(request: ScoringRequest, paths: Sequence[str], ids: List[str], function_name: str
@@ -91,6 +100,6 @@ def score_image_files(request: ScoringRequest, paths: Sequence[str], ids: List[s
 def image_file_rows(request: ScoringRequest, paths: Sequence[str], ids: List[str], function_name: str):
     """:func:`score_image_files` before the shaping: (rows, request, leading columns), for ``rows_to_columns``."""
     rows = score_pictures(request, read_images(paths, raise_errors=False), len(paths), "image", function_name)
-    warn_unread(rows, ids.__getitem__, "image", "Those files have missing values; the others were scored.")
+    warn_unread(rows, ids.__getitem__, "image")
     warn_skipped([ids[k] for k in rows.keys_with(NO_FACE)], "No face was found", no_face_advice())
     return rows, request, {IMAGE_ID_COLUMN: ids.__getitem__}

@@ -394,13 +394,19 @@ def score_all(model: ModelOrLoader, pictures: Iterable[Picture], plan: ScoringPl
 
 
 def warn_skipped(names: Sequence[object], reason: str, advice: str = "",
-                 category: type = TransforemotionWarning) -> None:
-    """One warning for a group of skipped items, naming them (the first ten)."""
+                 category: type = TransforemotionWarning, others_scored: bool = False) -> None:
+    """One warning for a group of skipped items, naming them (the first ten); ``others_scored`` adds that the
+    other inputs were scored (say it only where there are others)."""
     if not names:
         return
-    shown = ", ".join(str(n) for n in names[:10])
-    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
-    message = f"{reason} for {len(names)} item(s): {shown}{more}. Their rows have missing values ({missing_value()})."
+    rest = "; the others were scored." if others_scored else "."
+    if len(names) == 1:
+        message = f"{reason} for {names[0]}. Its row has missing values ({missing_value()}){rest}"
+    else:
+        shown = ", ".join(str(n) for n in names[:10])
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        message = (f"{reason} for {len(names)} items: {shown}{more}. Their rows have missing values "
+                   f"({missing_value()}){rest}")
     if advice:
         message += " " + advice
     warn(message, category)

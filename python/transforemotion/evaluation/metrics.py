@@ -269,7 +269,8 @@ def _auroc(metrics, rows: _Rows, notes: List[str]) -> Tuple[List[float], float]:
         only = [c for c in no_auroc if c in truth_set]
         why = []
         if not_in_truth:
-            why.append(f"{', '.join(map(repr, not_in_truth))} never occur in the truth")
+            why.append(f"{', '.join(map(repr, not_in_truth))} never "
+                       f"{'occurs' if len(not_in_truth) == 1 else 'occur'} in the truth")
         if only:
             why.append(f"{', '.join(map(repr, only))} is the only true label")
         notes.append(f"No AUROC for {', '.join(map(repr, no_auroc))} ({'; '.join(why)}); macro AUROC averages the others.")

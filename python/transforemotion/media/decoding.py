@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from ..core.errors import ArgumentError
-from ..core.messages import arg, warn
-from .images import check_local_file
+from ..core.messages import arg, function, warn
+from .images import check_local_file, is_picture_name
 from .quiet_ffmpeg import open_capture, quiet_ffmpeg
 from .sampling import FrameIndices, FrameSampling, frames_and_note
 
@@ -129,6 +129,9 @@ def choose_frames(path: str, total_frames: int, fps: float, sampling: FrameSampl
 def open_video(path: str) -> Tuple[cv2.VideoCapture, int, float]:
     """Open a local video file. Returns (capture, frame count, frames per second)."""
     check_local_file(path, what="video")
+    if is_picture_name(path):
+        # OpenCV would open it as a video of one frame (or report a damaged header for a file that is no picture).
+        raise ArgumentError(f"{path} is a picture, not a video: use {function('image_scores')} for it.")
     capture = open_capture(path)
     if not capture.isOpened():
         capture.release()

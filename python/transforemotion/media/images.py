@@ -31,7 +31,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 
 from ..core.errors import ArgumentError, InputNotFoundError
-from ..core.messages import value
+from ..core.messages import function, value
+from .folders import IMAGE_FILE_EXTENSIONS, VIDEO_EXTENSIONS
 from .http import fetch_url, is_url
 
 __all__ = ["IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "check_local_file", "load_image", "open_image"]
@@ -164,6 +165,8 @@ def open_image(stream, label: str) -> Image.Image:
     try:
         return Image.open(stream, formats=IMAGE_FORMATS)
     except UnidentifiedImageError:
+        if _extension(label) in VIDEO_EXTENSIONS:
+            raise ArgumentError(f"{label} is a video, not a picture: use {function('video_scores')} for it.") from None
         stream.seek(0)
         holds = _what_it_holds(stream.read(64))
         detail = f" It holds {holds}." if holds else ""
@@ -171,6 +174,16 @@ def open_image(stream, label: str) -> Image.Image:
             f"{label} is not an image file that can be read.{detail} Accepted formats: {_FORMAT_NAMES}; convert "
             "the file to JPEG or PNG first."
         ) from None
+
+
+def _extension(name) -> str:
+    """A file name's extension in lower case ("" for none; a URL's query left out)."""
+    return os.path.splitext(urllib.parse.urlsplit(str(name)).path)[1].lower()
+
+
+def is_picture_name(name) -> bool:
+    """Whether ``name`` ends as a picture file does (.jpg, .png, ...)."""
+    return _extension(name) in IMAGE_FILE_EXTENSIONS
 
 
 def load_image(source: Union[str, bytes], name: str = None) -> np.ndarray:

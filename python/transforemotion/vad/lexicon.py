@@ -27,6 +27,8 @@ _WORD_NAMES = ("word", "term")
 
 def _lexicon_advice() -> str:
     kind = current_caller()
+    # R's map_discrete_to_vad() takes a data frame or a file; a named list stops there, so it is not offered.
+    tables = "a data frame or a CSV/TSV file" if kind == "r" else "a data frame, a dict, or a CSV/TSV file"
     if kind == "r":
         how = ("In R, textdata::lexicon_nrc_vad() downloads it once, after you accept its licence in an interactive "
                "session; then pass vad_lexicon = textdata::lexicon_nrc_vad(). Or download it from its authors' "
@@ -36,7 +38,7 @@ def _lexicon_advice() -> str:
                f"fetches it), unzip it, and pass the file: {arg('vad_lexicon', 'NRC-VAD-Lexicon.txt')}.")
     return (f"{function('map_discrete_to_vad')} needs a lexicon, given with {arg('vad_lexicon')}, and never downloads "
             f"one: the NRC VAD lexicon's terms (free for research) are for you to accept. {how} Any table with "
-            "the columns word, valence, arousal and dominance works too (a data frame, a dict, or a CSV/TSV file).")
+            f"the columns word, valence, arousal and dominance works too ({tables}).")
 
 
 def _number(v) -> float:

@@ -74,3 +74,11 @@ test_that("plot of a corpus picks videos, and says when it leaves some out", {
   images_only <- made_up_corpus()[8, ]
   expect_error(plot(images_only), "no video rows")
 })
+
+test_that("a vad_scores() result is titled for valence, arousal and dominance, not emotions", {
+  vad <- data.frame(frame = c(0, 10), time = c(0, 1), valence = c(0.6, 0.4), arousal = c(0.5, 0.7),
+                    dominance = c(0.5, 0.5))
+  class(vad) <- c("video_scores", "data.frame")
+  panels <- panels_drawn(function() plot(vad))
+  expect_equal(vapply(panels, `[[`, "", "main"), "Valence, arousal and dominance over the video")
+})

@@ -179,6 +179,8 @@ test_that("labels missing from the lexicon are named once; no lexicon says how t
   err <- expect_error(map_discrete_to_vad(results), class = "transforemotion_python_error")
   expect_match(conditionMessage(err), "vad_lexicon = textdata::lexicon_nrc_vad()", fixed = TRUE)
   expect_match(conditionMessage(err), "vad_lexicon = \"NRC-VAD-Lexicon.txt\"", fixed = TRUE)
+  expect_match(conditionMessage(err), "(a data frame or a CSV/TSV file)", fixed = TRUE)
+  expect_no_match(conditionMessage(err), "dict", fixed = TRUE) # a Python word, and R takes no list here
 })
 
 test_that("a video result mapped to VAD stays a video result", {
