@@ -62,3 +62,28 @@ def test_a_label_that_never_occurs_is_said_in_the_singular(truth, said):
         scores = {"joy": [.6, .5, .7, .4], "angry": [.4, .5, .3, .6]}
     notes = te.evaluate_scores(scores, truth)["notes"]
     assert any(said in note for note in notes), notes
+
+
+def test_videos_too_short_for_the_frames_asked_for_say_what_to_change_not_to_run_again(tiny_model, corpus,
+                                                                                      tmp_path):
+    out = str(tmp_path / "short")
+    videos = sorted(str(corpus / name) for name in os.listdir(corpus) if name.endswith(".avi"))
+    with pytest.warns(te.TransforemotionWarning) as caught:
+        te.score_corpus(videos, LABELS, out, nframes=500, local_model_path=tiny_model, progress=False)
+    said = " ".join(str(w.message) for w in caught)
+    assert "too short for the frames asked for" in said and "nframes" in said
+    assert "run the same call again" not in said
+    with pytest.warns(te.TransforemotionWarning) as caught:
+        te.read_corpus(out)
+    said = " ".join(str(w.message) for w in caught)
+    assert "lower nframes or ffreq" in said and "with the same arguments to finish" not in said
+
+
+def test_a_run_that_stopped_early_still_says_to_run_again(tiny_model, corpus, tmp_path):
+    out = str(tmp_path / "stopped")
+    quiet(te.score_corpus, [str(corpus / "d_face.jpg")], LABELS, out, local_model_path=tiny_model, progress=False)
+    parts = os.path.join(out, "parts")
+    for name in os.listdir(parts):
+        os.remove(os.path.join(parts, name))
+    with pytest.warns(te.TransforemotionWarning, match="again with the same arguments to finish"):
+        te.read_corpus(out)

@@ -28,8 +28,8 @@ import cv2
 from ..core.checks import check_seconds, is_missing
 from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, value, warn
-from ..media import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSampling, choose_frames, extension_pattern, is_url,
-                     list_image_files, open_video)
+from ..media import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSampling, TooFewFramesError, choose_frames,
+                     extension_pattern, is_url, list_image_files, open_video)
 
 __all__ = ["Source", "Unit", "read_sources", "plan_units", "MANIFEST_EXTENSIONS", "IMAGE_EXTENSIONS"]
 
@@ -265,10 +265,35 @@ def _video_units(index: int, source: Source, sampling: FrameSampling, unit_size,
         if caught or (sampling.nframes is not None and len(frames) < sampling.nframes):
             short.append(f"{source.name} ({len(frames)} frames)")
     except (ValueError, OSError, cv2.error) as exc:
-        return [Unit(key + "-plan", "video", (index,), (source.name,), (source.path,), error=str(exc))]
+        reason = (TOO_SHORT if isinstance(exc, TooFewFramesError) else "") + str(exc)
+        return [Unit(key + "-plan", "video", (index,), (source.name,), (source.path,), error=reason)]
     return [Unit(f"{key}-{n:05d}", "video", (index,), (source.name,), (source.path,),
                  tuple(frames[i : i + unit_size]), fps, segment=n)
             for n, i in enumerate(range(0, len(frames), unit_size))]
+
+
+# How a failure that only other sampling settings can cure starts in failures.csv (a rerun with the same
+# arguments fails the same way; see too_short).
+TOO_SHORT = "too short for these sampling settings: "
+
+
+def too_short(reasons) -> bool:
+    """Whether a unit's failures (``(source, reason)`` pairs) are all videos too short for the sampling asked for."""
+    return bool(reasons) and all(reason.startswith(TOO_SHORT) for _, reason in reasons)
+
+
+def rerun_advice(folder_failures: dict) -> str:
+    """What to do about failed units: a rerun retries the others; too-short videos need other sampling settings."""
+    short = [unit for unit, reasons in folder_failures.items() if too_short(reasons)]
+    advice = []
+    if len(short) < len(folder_failures):
+        advice.append("Fix or replace the other files and run the same call again: finished units are skipped and "
+                      "the failed ones are tried again.")
+    if short:
+        advice.append(f"{len(short)} video(s) are too short for the frames asked for, so a rerun with the same "
+                      f"arguments cannot score them: lower {arg('nframes')} or {arg('ffreq')}, or use "
+                      f"{arg('uniform', True)}, in a new output folder or with {arg('overwrite', True)}.")
+    return " ".join(advice)
 
 
 def warn_short_videos(short: List[str], nframes: Optional[int]) -> None:

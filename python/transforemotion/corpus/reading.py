@@ -10,6 +10,7 @@ from ..core.errors import ArgumentError, InputNotFoundError
 from ..core.messages import arg, function, warn
 from ..embeddings import python_values
 from ..engine import BOX_COLUMNS, FACE_COLUMN, TIME_COLUMNS, persons_by_video
+from .inputs import rerun_advice
 from .store import CorpusFolder, part_schema
 from .tracked_parts import corpus_person_ids
 from ..core.options import takes_paths
@@ -123,15 +124,16 @@ def column_names(arguments: dict) -> List[str]:
 def _warn_incomplete(folder: CorpusFolder, unit_ids: Sequence[str]) -> None:
     failures = folder.read_failures()
     finished = folder.finished_parts()
-    failed = [u for u in unit_ids if u in failures]
+    failed = {u: failures[u] for u in unit_ids if u in failures}
     missing = [u for u in unit_ids if u not in finished and u not in failures]
-    problems = []
+    problems, advice = [], []
     if failed:
         problems.append(f"{len(failed)} unit(s) failed (listed with the reason in {folder.failures_path}); their "
                         "rows are missing or have missing values")
+        advice.append(rerun_advice(failed))
     if missing:
         problems.append(f"{len(missing)} unit(s) are not scored yet (the run stopped before them)")
+        advice.append(f"Run {function('score_corpus')} again with the same arguments to finish them; finished units "
+                      "are skipped.")
     if problems:
-        warn(f"The corpus in {folder.path} is incomplete: {'; '.join(problems)}. Run {function('score_corpus')} "
-             f"again with the same arguments to finish it; finished units are skipped.")
-
+        warn(f"The corpus in {folder.path} is incomplete: {'; '.join(problems)}. {' '.join(advice)}")

@@ -24,7 +24,7 @@ from ..core.options import takes_options
 from ..engine import (BOX_COLUMNS, FACE_COLUMN, PERSON_COLUMN, TIME_COLUMNS, ScoringOptions, ScoringRequest,
                       check_person_options, scoring_request)
 from ..media import FrameSampling
-from .inputs import Unit, plan_units, read_sources, warn_short_videos
+from .inputs import Unit, plan_units, read_sources, rerun_advice, warn_short_videos
 from .store import FORMAT, CorpusFolder, require_pyarrow
 from .units import UnitResult, score_units
 
@@ -330,5 +330,4 @@ def _warn_failures(folder: CorpusFolder, units: List[Unit], failures: dict) -> N
     source, reason = failures[first_unit.id][0]
     warn(f"{len(failures)} of {len(units)} units could not be scored completely ({len(sources)} file(s)); the "
          f"others were scored. The first: {source}: {reason} Each one is listed with its reason in "
-         f"{folder.failures_path}. Fix or replace those files and run the same call again: finished units are "
-         "skipped and the failed ones are tried again.", InputsFailedWarning)
+         f"{folder.failures_path}. {rerun_advice(failures)}", InputsFailedWarning)

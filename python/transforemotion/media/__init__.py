@@ -16,7 +16,7 @@ from .folders import (DEFAULT_IMAGE_PATTERN, IMAGE_EXTENSIONS, IMAGE_FILE_EXTENS
 from .frames import FrameSaver, SavedFiles, check_frame_folder, frame_file_name
 from .http import MAX_DOWNLOAD_BYTES, URL_TIMEOUT_SECONDS, download, fetch_url, is_url, quote_url
 from .images import IMAGE_FORMATS, MAX_IMAGE_PIXELS, check_local_file, load_image
-from .sampling import (DEFAULT_NFRAMES, MAX_FRAMES, FrameIndices, FrameSampling, frames_to_score,
+from .sampling import (DEFAULT_NFRAMES, MAX_FRAMES, FrameIndices, FrameSampling, TooFewFramesError, frames_to_score,
                        sample_frame_indices)
 
 __all__ = [
@@ -26,5 +26,5 @@ __all__ = [
     "check_frame_folder",
     "MAX_DOWNLOAD_BYTES", "URL_TIMEOUT_SECONDS", "download", "fetch_url", "is_url", "quote_url",
     "IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "check_local_file", "load_image", "DEFAULT_NFRAMES", "MAX_FRAMES",
-    "FrameIndices", "FrameSampling", "frames_to_score", "sample_frame_indices",
+    "FrameIndices", "FrameSampling", "TooFewFramesError", "frames_to_score", "sample_frame_indices",
 ]

@@ -24,7 +24,7 @@ from ..core.errors import ArgumentError
 from ..core.messages import arg, function, warn
 from .images import check_local_file, is_picture_name
 from .quiet_ffmpeg import open_capture, quiet_ffmpeg
-from .sampling import FrameIndices, FrameSampling, frames_and_note
+from .sampling import FrameIndices, FrameSampling, TooFewFramesError, frames_and_note
 
 __all__ = ["choose_frames", "open_video", "read_frames", "SEEK_GAP"]
 
@@ -120,7 +120,8 @@ def choose_frames(path: str, total_frames: int, fps: float, sampling: FrameSampl
         try:
             indices, note = frames_and_note(held, fps, sampling)
         except ValueError as exc:
-            raise ArgumentError(f"{header}. {exc}") from None
+            raise (TooFewFramesError if isinstance(exc, TooFewFramesError) else ArgumentError)(
+                f"{header}. {exc}") from None
         warn(f"{header}; the frames were chosen among the {held} that exist." + (f" {note}" if note else ""))
         return indices
     return indices

@@ -25,13 +25,17 @@ from ..core.options import check_fields, option
 
 from ..core.messages import arg, value, warn
 
-__all__ = ["FrameSampling", "DEFAULT_NFRAMES", "FrameIndices", "MAX_FRAMES", "frames_to_score",
+__all__ = ["FrameSampling", "TooFewFramesError", "DEFAULT_NFRAMES", "FrameIndices", "MAX_FRAMES", "frames_to_score",
            "sample_frame_indices", "frames_and_note"]
 
 # The most frames one call scores: every frame of 90 hours at 30 frames per
 # second, and a result table of a few GB. Far above any study's request; it
 # keeps a typo or a lying header from asking for billions of rows.
 MAX_FRAMES = 10_000_000
+
+
+class TooFewFramesError(ArgumentError):
+    """The video (or the part chosen) is too short for the frames asked for: the sampling must change."""
 
 
 class FrameIndices(SequenceABC):
@@ -234,7 +238,7 @@ def _indices(total_frames: int, fps: float, sampling: FrameSampling) -> FrameInd
     where = f"between {start:g} s and {'the end' if end == -1 else f'{end:g} s'}" if cut else "in the video"
     if uniform:
         if available < nframes:
-            raise ArgumentError(
+            raise TooFewFramesError(
                 f"The video has {max(available, 0)} frames {where} ({fps:.3g} frames per second), but "
                 f"{arg('nframes', nframes)} frames were asked for. Ask for fewer frames or a longer range."
             )
@@ -242,7 +246,7 @@ def _indices(total_frames: int, fps: float, sampling: FrameSampling) -> FrameInd
         return FrameIndices(first, min(last, first + nframes * step), step)
     needed = (nframes - 1) * ffreq + 1
     if needed > available:
-        raise ArgumentError(_too_few_frames(nframes, ffreq, needed, max(available, 0), where, fps))
+        raise TooFewFramesError(_too_few_frames(nframes, ffreq, needed, max(available, 0), where, fps))
     return FrameIndices(first, first + nframes * ffreq, ffreq)
 
 
