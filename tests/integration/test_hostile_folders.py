@@ -58,7 +58,7 @@ def test_a_file_deleted_while_the_folder_is_scored_is_one_missing_row(tiny_model
         return real_load(source)
 
     monkeypatch.setattr(run, "load_image", load_then_delete)
-    with pytest.warns(te.TransforemotionWarning, match=r"Could not read the image.*b\.jpg.*not found"):
+    with pytest.warns(te.TransforemotionWarning, match=r"Could not read the image: .*not found: .*b\.jpg"):
         result = te.image_scores_dir(str(tmp_path), CLASSES, local_model_path=tiny_model, progress=False)
     assert result["image_id"] == ["a.jpg", "b.jpg", "c.jpg"]
     assert [math.isnan(v) for v in result["joy"]] == [False, True, False]
