@@ -60,7 +60,7 @@ import numpy as np
 
 from ..core.errors import ArgumentError, MissingPackageError
 
-__all__ = ["detect_faces", "MIN_FACE_SIZE", "MAX_DETECTION_SIDE", "COARSE_PYRAMID_FACTOR"]
+__all__ = ["detect_faces", "MIN_FACE_SIZE", "MAX_DETECTION_SIDE"]
 
 # Faces smaller than this many pixels (box side) are not looked for. The
 # pyramid's cost grows quickly below it and such faces carry little
@@ -78,11 +78,6 @@ MAX_DETECTION_SIDE = 1280
 
 _THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
-# The quick search only has to find the largest face, and a face is found over
-# a range of pyramid scales, so it halves the picture from level to level:
-# about half the P-net work (measured: 9.7 against 17.5 ms a photo), and
-# tests/test_face_parity.py checks it still picks the largest face.
-COARSE_PYRAMID_FACTOR = 0.5
 # P-net looks at 12x12 windows with a stride of 2.
 _CELL = 12
 _STRIDE = 2
