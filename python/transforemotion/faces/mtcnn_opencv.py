@@ -113,9 +113,11 @@ def _networks():
         # picks for ONNX files and so what the reference MTCNN runs on: the
         # classic engine of OpenCV 5.0 crashes when R-net's batch grows from
         # one call to the next. OpenCV 4 has only the classic engine. (The
-        # two engines' R- and O-net probabilities differ by up to ~0.1, the
-        # classic one agreeing with ONNX Runtime; on the parity corpus this
-        # changes one face in 198.)
+        # two engines' R- and O-net probabilities differ by up to ~0.1 on
+        # OpenCV 5.0, whose new engine pads their first pooling at the start,
+        # the classic one agreeing with ONNX Runtime; on the parity corpus this
+        # changes one face in 198. OpenCV 5.1's new engine pads at the end, as
+        # exported, so boxes move by a few pixels between 5.0 and 5.1.)
         engine = getattr(cv2.dnn, "ENGINE_NEW", None)
         options = {} if engine is None else {"engine": engine}
         nets = tuple(

@@ -31,8 +31,8 @@ real pictures):
   truncated after it then moves by a whole pixel, so divisors here are
   always tensors on the device.
 - The max-pooling of R- and O-net. The ONNX files pad their first pooling
-  ("SAME_UPPER") at the end, as the original Caffe networks pool; OpenCV 5's
-  new DNN engine, which :mod:`faces` uses on OpenCV 5, pads at the start,
+  ("SAME_UPPER") at the end, as the original Caffe networks pool; OpenCV 5.0's
+  new DNN engine, which :mod:`faces` uses on OpenCV 5, pads at the start (5.1's at the end),
   which changes those networks' outputs by up to ~0.1. We follow whatever the
   installed OpenCV does (see :func:`opencv_pool_padding`), so that both
   backends find the same faces; ``pool_padding="end"`` gives the networks as
