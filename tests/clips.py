@@ -162,11 +162,36 @@ def a_passer_by(path: str) -> Clip:
 
 
 def truth_of(boxes: np.ndarray, drawn: Dict[int, Tuple[float, float, float, float]], min_iou: float = 0.3):
-    """The person whose drawn face each detected box covers best (IoU >= min_iou), or -1."""
+    """The person whose visible face each detected box covers best (IoU >= min_iou), or -1.
+
+    Faces are drawn in the order of ``drawn`` (a later one in front), so a face is compared with the part of
+    it that is not hidden: where one face hides most of another, the box found there is the one in front,
+    whatever its exact size (issue 27: compared with the whole drawn squares, the box of the face in front
+    was given to the hidden person under OpenCV 5.1, whose boxes sit a few pixels higher).
+    """
     people = list(drawn)
     out = np.full(len(boxes), -1)
     if not people or not len(boxes):
         return out
+    corners = np.array([drawn[p] for p in people] + [b[:4] for b in boxes], dtype=np.float64)
+    x0, y0 = np.floor(corners[:, :2].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners[:, 2:].max(axis=0)).astype(int) + 1
+    owner = np.full((y1 - y0, x1 - x0), -1)  # who is seen at each pixel of the region, painted in order
+    for k, p in enumerate(people):
+        a, b, c, d = (int(v) for v in drawn[p])
+        owner[b - y0:d + 1 - y0, a - x0:c + 1 - x0] = k
+    visible = np.array([np.sum(owner == k) for k in range(len(people))], dtype=np.float64)
+    for i, box in enumerate(boxes):
+        # the pixels whose centres lie in the box (its corners are inclusive pixel numbers)
+        a, b = int(np.ceil(box[0] - 0.5)), int(np.ceil(box[1] - 0.5))
+        c, d = int(np.floor(box[2] + 0.5)), int(np.floor(box[3] + 0.5))
+        inside = owner[max(b - y0, 0):d + 1 - y0, max(a - x0, 0):c + 1 - x0]
+        inter = np.array([np.sum(inside == k) for k in range(len(people))], dtype=np.float64)
+        overlap = inter / (inside.size + visible - inter)
+        best = int(overlap.argmax())
+        if overlap[best] >= min_iou:
+            out[i] = people[best]
+    return out
     truth = np.array([drawn[p] for p in people], dtype=np.float64)
     x1 = np.maximum(boxes[:, None, 0], truth[None, :, 0])
     y1 = np.maximum(boxes[:, None, 1], truth[None, :, 1])

@@ -46,3 +46,30 @@ def test_the_stream_on_the_torch_backend_gives_the_opencv_rows(tiny_model, face_
     assert list(torch_rows) == list(opencv) and torch_rows["frame"] == opencv["frame"]
     for column in CLASSES:
         np.testing.assert_allclose(torch_rows[column], opencv[column], atol=2e-3, equal_nan=True)
+
+
+# --- what both backends take (issue 27) ---------------------------------------
+
+def _bad_pictures(astronaut):
+    return {
+        "float in [0, 1]": (astronaut / 255.0, "float64 array of shape \\(512, 512, 3\\).*\\* 255"),
+        "16-bit": (astronaut.astype(np.uint16) * 257, "uint16 array.*16-bit"),
+        "a file name": ("astronaut.png", "file name \\('astronaut.png'\\).*load_image\\(path\\)"),
+        "grey": (astronaut[..., 0], "shape \\(512, 512\\).*three channels"),
+        "with alpha": (np.dstack([astronaut, astronaut[..., :1]]), "shape \\(512, 512, 4\\).*alpha"),
+    }
+
+
+@pytest.mark.parametrize("backend", ["opencv", "torch"])
+@pytest.mark.parametrize("kind", ["float in [0, 1]", "16-bit", "a file name", "grey", "with alpha"])
+def test_both_backends_refuse_what_is_not_an_8_bit_rgb_picture(astronaut, backend, kind):
+    # The OpenCV backend used to find 0 faces in the float picture and 3 in the
+    # 16-bit one (1 in the 8-bit one), and fail on a file name with an AttributeError.
+    picture, message = _bad_pictures(astronaut)[kind]
+    with pytest.raises(te.ArgumentError, match="image must be an 8-bit RGB picture.*" + message):
+        faces.detect_faces(picture, backend=backend, device="cpu")
+    with pytest.raises(te.ArgumentError, match="picture 2 of 2"):
+        faces.detect_faces_batch([astronaut, picture], backend=backend, device="cpu")
+    with pytest.raises(te.ArgumentError, match="8-bit RGB"):
+        faces.choose_faces_batch([picture], "largest", backend=backend, device="cpu")
+    assert len(faces.detect_faces(astronaut, backend=backend, device="cpu")) == 1

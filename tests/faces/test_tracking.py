@@ -418,6 +418,20 @@ def track_clip(rows, embed=None):
     return truth, ids, tracker
 
 
+def test_the_clips_truth_gives_a_box_to_the_face_in_front():
+    # Frame 40 of the two-person clip: person 1 is drawn over person 0, of whom only the top 20 rows show.
+    # The box OpenCV 5.1 finds on the face in front overlaps person 0's whole square a little more than
+    # person 1's; it is person 1's face.
+    import clips
+
+    drawn = {0: (270, 115, 369, 214), 1: (270, 135, 369, 234)}
+    found = np.array([[288.2, 147.2, 339.1, 211.3, 1.0], [275.0, 110.0, 365.0, 140.0, 1.0]])
+    assert clips.truth_of(found, drawn).tolist() == [1, 0]  # the second box: the strip of person 0 that shows
+    # partly hidden: the visible part of person 0 (x 238..301) is what a box on it is compared with
+    assert clips.truth_of(np.array([[256.9, 129.5, 303.3, 194.4]]), {0: (238, 115, 337, 214),
+                                                                    1: (302, 139, 401, 238)}).tolist() == [0]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name, people", [("two", 2), ("three", 3)])
 def test_real_faces_crossing_leaving_and_returning_keep_their_ids(clip_detections, name, people):

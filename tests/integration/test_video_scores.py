@@ -11,7 +11,7 @@ from PIL import Image
 import transforemotion as te
 from transforemotion import engine as scoring
 from transforemotion.media import sample_frame_indices
-from conftest import moving_face_frames, write_video
+from conftest import moving_face_frames, quiet, write_video
 
 CLASSES = ["joy", "anger", "surprise"]
 
@@ -92,6 +92,32 @@ def test_each_row_equals_image_scores_on_the_same_frame(tiny_model, face_video, 
         single = te.image_scores(str(path), CLASSES, local_model_path=tiny_model)
         assert [result[c][row] for c in CLASSES] == pytest.approx([single[c][0] for c in CLASSES], abs=1e-6)
     assert not (tmp_path / "unused").exists()  # nothing to save, so no folder made
+
+
+@pytest.mark.slow
+def test_largest_scores_exactly_the_largest_face_all_scores_on_the_film(tiny_model):
+    # Issue 27: on these 25 frames "largest" used to score 6 other boxes than
+    # the largest face "all" scores (at frame 40 a face "all" does not find).
+    from face_corpus import DEBIAN_SAMPLES, samples_folder
+
+    film = samples_folder() / "Megamind.avi"
+    if not film.is_file():
+        pytest.skip(f"Megamind.avi is not in {samples_folder()} (Debian's opencv-doc, {DEBIAN_SAMPLES})")
+    run = lambda selection: quiet(te.video_scores, str(film), CLASSES, nframes=25, ffreq=10,  # noqa: E731
+                                  face_selection=selection, face_boxes=True, timestamps=True, local_model_path=tiny_model,
+                                  progress=False)
+    largest, everyone = run("largest"), run("all")
+    box = ["x", "y", "width", "height", "confidence"]
+    assert largest["frame"] == list(range(0, 250, 10))
+    for row, frame in enumerate(largest["frame"]):
+        rows = [i for i, f in enumerate(everyone["frame"]) if f == frame and not math.isnan(everyone["width"][i])]
+        if not rows:
+            assert math.isnan(largest["width"][row]), f"frame {frame}: a face where \"all\" finds none"
+            continue
+        biggest = max(rows, key=lambda i: everyone["width"][i] * everyone["height"][i])
+        assert [largest[c][row] for c in box] == [everyone[c][biggest] for c in box], f"frame {frame}"
+        assert [largest[c][row] for c in CLASSES] == pytest.approx([everyone[c][biggest] for c in CLASSES],
+                                                                   abs=1e-6), f"frame {frame}"
 
 
 def test_nan_rows_once_the_face_has_left(tiny_model, face_video):

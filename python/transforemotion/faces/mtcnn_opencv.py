@@ -60,7 +60,7 @@ import numpy as np
 
 from ..core.errors import ArgumentError, MissingPackageError
 
-__all__ = ["detect_faces", "MIN_FACE_SIZE", "MAX_DETECTION_SIDE", "COARSE_PYRAMID_FACTOR"]
+__all__ = ["detect_faces", "MIN_FACE_SIZE", "MAX_DETECTION_SIDE"]
 
 # Faces smaller than this many pixels (box side) are not looked for. The
 # pyramid's cost grows quickly below it and such faces carry little
@@ -78,11 +78,6 @@ MAX_DETECTION_SIDE = 1280
 
 _THRESHOLDS = (0.6, 0.7, 0.7)
 _PYRAMID_FACTOR = 0.709
-# The quick search only has to find the largest face, and a face is found over
-# a range of pyramid scales, so it halves the picture from level to level:
-# about half the P-net work (measured: 9.7 against 17.5 ms a photo), and
-# tests/test_face_parity.py checks it still picks the largest face.
-COARSE_PYRAMID_FACTOR = 0.5
 # P-net looks at 12x12 windows with a stride of 2.
 _CELL = 12
 _STRIDE = 2
@@ -118,9 +113,11 @@ def _networks():
         # picks for ONNX files and so what the reference MTCNN runs on: the
         # classic engine of OpenCV 5.0 crashes when R-net's batch grows from
         # one call to the next. OpenCV 4 has only the classic engine. (The
-        # two engines' R- and O-net probabilities differ by up to ~0.1, the
-        # classic one agreeing with ONNX Runtime; on the parity corpus this
-        # changes one face in 198.)
+        # two engines' R- and O-net probabilities differ by up to ~0.1 on
+        # OpenCV 5.0, whose new engine pads their first pooling at the start,
+        # the classic one agreeing with ONNX Runtime; on the parity corpus this
+        # changes one face in 198. OpenCV 5.1's new engine pads at the end, as
+        # exported, so boxes move by a few pixels between 5.0 and 5.1.)
         engine = getattr(cv2.dnn, "ENGINE_NEW", None)
         options = {} if engine is None else {"engine": engine}
         nets = tuple(

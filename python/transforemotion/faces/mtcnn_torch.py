@@ -31,8 +31,8 @@ real pictures):
   truncated after it then moves by a whole pixel, so divisors here are
   always tensors on the device.
 - The max-pooling of R- and O-net. The ONNX files pad their first pooling
-  ("SAME_UPPER") at the end, as the original Caffe networks pool; OpenCV 5's
-  new DNN engine, which :mod:`faces` uses on OpenCV 5, pads at the start,
+  ("SAME_UPPER") at the end, as the original Caffe networks pool; OpenCV 5.0's
+  new DNN engine, which :mod:`faces` uses on OpenCV 5, pads at the start (5.1's at the end),
   which changes those networks' outputs by up to ~0.1. We follow whatever the
   installed OpenCV does (see :func:`opencv_pool_padding`), so that both
   backends find the same faces; ``pool_padding="end"`` gives the networks as
@@ -65,7 +65,6 @@ from ..core.errors import ArgumentError
 from ..core.messages import arg, value
 from . import mtcnn_opencv as faces
 from .mtcnn_networks import POOL_PADDINGS, ONet, PNet, RNet, opencv_pool_padding, read_onnx_initializers  # noqa: F401
-from .selection import COARSE_FACE_FRACTION
 from .torch_boxes import batched_nms, div, ieee_float32, refine, square
 
 __all__ = ["TorchMTCNN", "torch_mtcnn", "batched_nms", "opencv_pool_padding", "read_onnx_initializers", "POOL_PADDINGS"]
@@ -302,24 +301,15 @@ class TorchMTCNN:
         return found[0] if single else found
 
     def find_faces_for(self, images: Images, face_selection: str) -> Union[np.ndarray, List[np.ndarray]]:
-        """:func:`faces.find_faces_for` for many pictures: for ``"largest"``
-        the quick search for faces of at least 1/8 of the shorter side first,
-        all pictures together, then the full search for those where it found
-        none; the full search for the other selections."""
+        """:func:`faces.find_faces_for` for many pictures: the full search, all
+        pictures together, for every selection (``"largest"`` included, so
+        that it picks among the faces ``"all"`` finds)."""
         choices = ("largest", "left", "right", "all")
         if face_selection not in choices:
             raise ArgumentError(f"{arg('face_selection')} must be one of {', '.join(map(value, choices))} to find "
                              f"faces; got {value(face_selection)}.")
         single, pictures = self._pictures(images)
-        if face_selection == "largest":
-            found = self._search(pictures, lambda h, w: min(h, w) / COARSE_FACE_FRACTION,
-                                 faces.COARSE_PYRAMID_FACTOR)
-            again = [i for i, boxes in enumerate(found) if len(boxes) == 0]
-            full = self._search([pictures[i] for i in again], lambda h, w: faces.MIN_FACE_SIZE, faces._PYRAMID_FACTOR)
-            for i, boxes in zip(again, full):
-                found[i] = boxes
-        else:
-            found = self._search(pictures, lambda h, w: faces.MIN_FACE_SIZE, faces._PYRAMID_FACTOR)
+        found = self._search(pictures, lambda h, w: faces.MIN_FACE_SIZE, faces._PYRAMID_FACTOR)
         return found[0] if single else found
 
     # -- steps --------------------------------------------------------------------

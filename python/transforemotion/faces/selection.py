@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..core.errors import ArgumentError
-from .mtcnn_opencv import COARSE_PYRAMID_FACTOR, detect_faces
+from .mtcnn_opencv import detect_faces
 
 __all__ = ["FACE_SELECTIONS", "FACE_PADDING", "select_face", "crop_face", "find_faces_for", "choose_faces",
            "faces_to_score"]
@@ -24,11 +24,6 @@ FACE_SELECTIONS = ("largest", "left", "right", "all", "none")
 # longer side: CLIP was trained on loosely framed pictures, and a crop that
 # cuts through the chin or the brow loses expression cues.
 FACE_PADDING = 0.2
-
-# The quick first search for face_selection="largest" looks for faces at
-# least 1/COARSE_FACE_FRACTION of the shorter side (see find_faces_for).
-COARSE_FACE_FRACTION = 8
-
 
 def select_face(boxes: np.ndarray, face_selection: str) -> Optional[np.ndarray]:
     """Pick one box: the largest by area, or the one whose centre is leftmost or rightmost."""
@@ -58,20 +53,14 @@ def crop_face(image: np.ndarray, box: np.ndarray, padding: float = FACE_PADDING)
 
 
 def find_faces_for(image: np.ndarray, face_selection: str) -> np.ndarray:
-    """The faces among which ``face_selection`` chooses.
+    """The faces among which ``face_selection`` chooses: those the full search finds.
 
-    For ``"largest"`` a quick search for faces at least 1/8 of the picture's
-    shorter side comes first: if it finds any, the largest face is among
-    them, and the full search, several times slower because it also looks
-    for faces down to MIN_FACE_SIZE pixels, is only run for pictures where it
-    finds none. ``"left"`` and ``"right"`` need every face, so they always
-    search fully.
+    Every selection searches fully, so that ``"largest"`` scores exactly the
+    largest face ``"all"`` finds, with the same box. (A quick first search for
+    large faces only, with coarser pyramid steps, used to run for
+    ``"largest"``: it found the same face with another box, and now and then a
+    face the full search rejects; issue 27.)
     """
-    if face_selection == "largest":
-        quick = detect_faces(image, min_face_size=min(image.shape[:2]) / COARSE_FACE_FRACTION,
-                             pyramid_factor=COARSE_PYRAMID_FACTOR)
-        if len(quick):
-            return quick
     return detect_faces(image)
 
 
