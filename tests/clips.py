@@ -192,17 +192,3 @@ def truth_of(boxes: np.ndarray, drawn: Dict[int, Tuple[float, float, float, floa
         if overlap[best] >= min_iou:
             out[i] = people[best]
     return out
-    truth = np.array([drawn[p] for p in people], dtype=np.float64)
-    x1 = np.maximum(boxes[:, None, 0], truth[None, :, 0])
-    y1 = np.maximum(boxes[:, None, 1], truth[None, :, 1])
-    x2 = np.minimum(boxes[:, None, 2], truth[None, :, 2])
-    y2 = np.minimum(boxes[:, None, 3], truth[None, :, 3])
-    inter = np.clip(x2 - x1 + 1, 0, None) * np.clip(y2 - y1 + 1, 0, None)
-    area_b = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
-    area_t = (truth[:, 2] - truth[:, 0] + 1) * (truth[:, 3] - truth[:, 1] + 1)
-    overlap = inter / (area_b[:, None] + area_t[None, :] - inter)
-    best = overlap.argmax(axis=1)
-    for i, j in enumerate(best):
-        if overlap[i, j] >= min_iou:
-            out[i] = people[j]
-    return out
