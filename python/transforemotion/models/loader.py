@@ -180,11 +180,15 @@ def load_model(
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
-        if announce is not None:
-            announce(f"loading model {spec.name}…")
+        said: list = []
 
         def attempt(local_only: bool, final: bool) -> VisionLanguageModel:
             config = preprocessor_config(spec.source, local_only, final)
+            # Said where the model is there to load (a folder, the cache, or a download the hub answered for), so
+            # a model that cannot be had fails in one line.
+            if announce is not None and not said and (spec.local_only or not local_only
+                                                      or hub.in_cache(spec.source, "config.json")):
+                said.append(announce(f"loading model {spec.name}…"))
             # bfloat16 on a CPU is for the image tower alone: the text tower runs once per set of labels, and
             # in bfloat16 it moved scores 3.7 times as much as the image tower did (bench/bench_cpu_precision.py).
             image_only = dt == torch.bfloat16 and dev.type == "cpu"
